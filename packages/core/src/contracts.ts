@@ -1,0 +1,173 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** Height, width and channels of the images a run trains on. */
+export interface ImageShape {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: 1 | 3;
+}
+
+/**
+ * Deterministic randomness for one training step. The trainer opens a step
+ * with its index; every draw inside it (latent vectors, label noise, dropout
+ * masks) gets its own seed from (run seed, step, draw order), so a resumed run
+ * repeats the interrupted one exactly without saving generator states.
+ */
+export interface StepRandom {
+  /** A fresh 32-bit seed; successive calls within a step give different seeds. */
+  nextSeed(): number;
+}
+
+/** What a generator or discriminator factory is given besides its options. */
+export interface NetworkContext {
+  readonly imageShape: ImageShape;
+  /** Source of dropout seeds during training; set by the trainer. */
+  readonly random: StepRandom;
+}
+
+/**
+ * A network the trainer can step: a tfjs LayersModel. Stochastic layers draw
+ * their seeds from the context's `random`.
+ */
+export type Network = tf.LayersModel;
+
+/** What a discriminator's last layer emits, so losses and accuracies read it right. */
+export type DiscriminatorOutput = 'probability' | 'logit';
+
+/** Inputs to the discriminator half of a loss. */
+export interface DiscriminatorLossInput {
+  /** D(x) for the real batch. */
+  readonly real: tf.Tensor;
+  /** D(G(z)) for the fake batch. */
+  readonly fake: tf.Tensor;
+  /** The real images (for penalties such as WGAN-GP). */
+  readonly realImages: tf.Tensor4D;
+  /** The generated images (for penalties). */
+  readonly fakeImages: tf.Tensor4D;
+  /** Applies the discriminator in training mode (for penalties). */
+  readonly discriminate: (images: tf.Tensor4D) => tf.Tensor;
+  readonly random: StepRandom;
+}
+
+/**
+ * A GAN loss in two halves, usable on their own. Both return scalars and
+ * must be pure tensor functions: the trainer differentiates through them.
+ */
+export interface GanLoss {
+  /** What the loss expects the discriminator to emit. */
+  readonly expects: DiscriminatorOutput;
+  discriminatorLoss(input: DiscriminatorLossInput): tf.Scalar;
+  generatorLoss(fake: tf.Tensor): tf.Scalar;
+}
+
+/** Named tensors: the form optimizer state and checkpoints take. */
+export type TensorMap = Record<string, tf.Tensor>;
+
+/**
+ * An optimizer that touches only the variables it is given. Its state is
+ * exported and restored whole, so resume is exact.
+ */
+export interface Optimizer {
+  readonly name: string;
+  /** Applies gradients (same order as `variables`). Does not dispose them. */
+  applyGradients(variables: readonly tf.Variable[], gradients: readonly tf.Tensor[]): void;
+  /** The learning rate now in force (schedules change it). */
+  learningRate: number;
+  /** The number of updates applied so far. */
+  readonly iterations: number;
+  /** Copies of every state tensor, keyed by a stable name. */
+  getState(): { iterations: number; tensors: TensorMap };
+  /** Restores what `getState` returned (takes ownership of nothing; copies). */
+  setState(state: { iterations: number; tensors: TensorMap }, variables: readonly tf.Variable[]): void;
+  dispose(): void;
+}
+
+/** A learning-rate schedule: the rate for a given epoch (0-based) and base rate. */
+export interface LearningRateSchedule {
+  rate(epoch: number, baseRate: number): number;
+}
+
+/** A labelled or unlabelled set of images decoded once, held in memory. */
+export interface ImageDataset {
+  /** Where the images came from (a folder, a file), for logs and errors. */
+  readonly source: string;
+  readonly shape: ImageShape;
+  /** Number of images. */
+  readonly size: number;
+  /** Pixels as uint8, N x H x W x C, row-major. */
+  readonly pixels: Uint8Array;
+  /** One class index per image, when the source has labels. */
+  readonly labels?: Int32Array;
+  /** Class names by index, when the source has labels. */
+  readonly classNames?: readonly string[];
+  /** Files that were skipped (only when the user asked to skip bad files). */
+  readonly skipped: readonly { file: string; reason: string }[];
+}
+
+/** What a data source factory is given. */
+export interface DataContext {
+  /** Working directory relative paths resolve against (the experiment file's folder). */
+  readonly baseDir: string;
+  /** Folder for decoded caches. */
+  readonly cacheDir: string;
+  readonly log: (line: string) => void;
+}
+
+/** A source of training images. */
+export interface DataSource {
+  load(): Promise<ImageDataset>;
+}
+
+/** Mean figures of one epoch. */
+export interface EpochMetrics {
+  epoch: number;
+  step: number;
+  d_loss: number;
+  g_loss: number;
+  d_real_acc: number;
+  d_fake_acc: number;
+  d_acc: number;
+  g_acc: number;
+  images_per_s: number;
+  seconds: number;
+  [extra: string]: number;
+}
+
+/** Where a run writes and what it is. */
+export interface RunInfo {
+  readonly name: string;
+  readonly runDir: string;
+  /** The fully resolved experiment (plain JSON). */
+  readonly experiment: Record<string, unknown>;
+  /** Set for a trial of a sweep. */
+  readonly parentRunId?: string;
+  /** Extra tags (sweep trial settings and the like). */
+  readonly tags?: Record<string, string>;
+}
+
+export type RunStatus = 'FINISHED' | 'FAILED' | 'KILLED';
+
+/**
+ * Somewhere a run's figures go. Metric logging must never block training:
+ * implementations queue and flush on their own.
+ */
+export interface Tracker {
+  readonly name: string;
+  start(run: RunInfo): Promise<void>;
+  logMetrics(step: number, metrics: Record<string, number>, timestamp?: number): void;
+  logArtifact(localPath: string, artifactPath: string): void;
+  setTags(tags: Record<string, string>): void;
+  /** Flushes everything queued, then closes the run with its status. */
+  end(status: RunStatus, error?: Error): Promise<void>;
+  /** The id other runs refer to (a sweep's parent run). */
+  readonly runId?: string;
+}
+
+/** A compute engine for tfjs: registers and selects a tfjs backend. */
+export interface Backend {
+  readonly name: string;
+  /** Whether it can run here (its package is installed, its addon loads). */
+  available(): Promise<boolean>;
+  /** Makes it the active tfjs backend. */
+  activate(): Promise<void>;
+}

@@ -1,0 +1,6 @@
+export * from './plugin';
+export * from './tokens';
+export * from './errors';
+export * from './contracts';
+export * from './experiment';
+export * from './random';
