@@ -34,6 +34,15 @@ export type Network = tf.LayersModel;
 /** What a discriminator's last layer emits, so losses and accuracies read it right. */
 export type DiscriminatorOutput = 'probability' | 'logit';
 
+/** What a generator or discriminator plugin's factory returns. */
+export interface BuiltNetwork {
+  readonly model: Network;
+  /** Discriminators: what the last layer emits. */
+  readonly output?: DiscriminatorOutput;
+  /** Generators: the length of the latent vector. */
+  readonly latentDim?: number;
+}
+
 /** Inputs to the discriminator half of a loss. */
 export interface DiscriminatorLossInput {
   /** D(x) for the real batch. */
@@ -77,6 +86,8 @@ export interface Optimizer {
   readonly iterations: number;
   /** Copies of every state tensor, keyed by a stable name. */
   getState(): { iterations: number; tensors: TensorMap };
+  /** Called by the trainer before each epoch (0-based), for learning-rate schedules. */
+  beginEpoch?(epoch: number, totalEpochs: number): void;
   /** Restores what `getState` returned (takes ownership of nothing; copies). */
   setState(state: { iterations: number; tensors: TensorMap }, variables: readonly tf.Variable[]): void;
   dispose(): void;
@@ -170,4 +181,34 @@ export interface Backend {
   available(): Promise<boolean>;
   /** Makes it the active tfjs backend. */
   activate(): Promise<void>;
+}
+
+/** What callbacks see of a run. Read-only but for `requestStop`. */
+export interface TrainingView {
+  readonly runDir: string;
+  readonly epoch: number;
+  readonly step: number;
+  readonly totalEpochs: number;
+  readonly generator: Network;
+  readonly discriminator: Network;
+  readonly discriminatorOutput: DiscriminatorOutput;
+  readonly latentDim: number;
+  readonly dataset: ImageDataset;
+  /** A fixed latent batch drawn once from the run seed (sample grids). */
+  readonly fixedLatent: tf.Tensor2D;
+  readonly history: readonly EpochMetrics[];
+  /** Ends training after the current epoch, with a reason for the log. */
+  requestStop(reason: string): void;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * Upkeep on a schedule: grids, checkpoints, early stop, evaluation. All hooks
+ * are optional; `onEpochEnd` may add figures to the epoch's metrics.
+ */
+export interface Callback {
+  readonly name: string;
+  onTrainStart?(view: TrainingView): Promise<void> | void;
+  onEpochEnd?(view: TrainingView, metrics: EpochMetrics): Promise<void> | void;
+  onTrainEnd?(view: TrainingView, status: RunStatus): Promise<void> | void;
 }
