@@ -55,7 +55,11 @@ export interface DiscriminatorLossInput {
   readonly fakeImages: tf.Tensor4D;
   /** Applies the discriminator in training mode (for penalties). */
   readonly discriminate: (images: tf.Tensor4D) => tf.Tensor;
-  readonly random: StepRandom;
+  /**
+   * U(0, 1) draws of a shape (label noise, interpolation weights). The trainer
+   * seeds them per step; the golden test injects the reference's draws.
+   */
+  readonly uniform: (shape: number[]) => tf.Tensor;
 }
 
 /**
