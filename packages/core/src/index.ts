@@ -4,3 +4,5 @@ export * from './errors';
 export * from './contracts';
 export * from './experiment';
 export * from './random';
+export * from './tape';
+export * from './steps';
