@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { DiscriminatorOutput, ImageShape } from './contracts';
 
 /** The kinds of part an experiment is assembled from. */
 export type PluginKind =
@@ -43,6 +44,19 @@ export interface Plugin<TOptions = any, TInstance = unknown, TContext = any> {
   /** Validates and defaults the `options:` block of the part. */
   readonly options: z.ZodType<TOptions>;
   create(options: TOptions, context: TContext): TInstance | Promise<TInstance>;
+  /** Data plugins: the image shape their options produce (checked against the model before any tensor exists). */
+  imageShape?(options: TOptions): ImageShape;
+  /** Discriminator plugins: what their options make the last layer emit. */
+  outputOf?(options: TOptions): DiscriminatorOutput;
+  /** Loss plugins: what discriminator output they need. */
+  expects?: DiscriminatorOutput;
+  /** Cross-part checks before any tensor exists; returns problems as messages about this part's options. */
+  check?(options: TOptions, env: CheckEnvironment): string[];
+}
+
+/** What a plugin's `check` may look at. */
+export interface CheckEnvironment {
+  readonly imageShape?: ImageShape;
 }
 
 /** Type helper so that a plugin's options are inferred from its schema. */
@@ -52,6 +66,10 @@ export function definePlugin<S extends z.ZodType, TInstance, TContext = unknown>
   description: string;
   options: S;
   create(options: z.output<S>, context: TContext): TInstance | Promise<TInstance>;
+  imageShape?(options: z.output<S>): ImageShape;
+  outputOf?(options: z.output<S>): DiscriminatorOutput;
+  expects?: DiscriminatorOutput;
+  check?(options: z.output<S>, env: CheckEnvironment): string[];
 }): Plugin<z.output<S>, TInstance, TContext> {
   return plugin as Plugin<z.output<S>, TInstance, TContext>;
 }

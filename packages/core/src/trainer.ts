@@ -1,0 +1,294 @@
+import * as tf from '@tensorflow/tfjs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyCheckpoint, saveCheckpoint, type LoadedCheckpoint, type TrainingPosition } from './checkpoint';
+import type { Callback, DiscriminatorOutput, EpochMetrics, GanLoss, ImageDataset, Network, Optimizer, RunStatus, Tracker, TrainingView } from './contracts';
+import type { TrainerSettings } from './experiment';
+import type { ProgressSink } from './progress';
+import { deriveSeed, permutation, SeededStepRandom, Streams } from './random';
+import { discriminatorGradients, generatorGradients, simultaneousGradients, trainableVariables, type StepNetworks } from './steps';
+
+/** Everything the trainer needs, already built. The trainer owns none of it but the loop. */
+export interface TrainerParts {
+  readonly generator: Network;
+  readonly discriminator: Network;
+  readonly discriminatorOutput: DiscriminatorOutput;
+  readonly latentDim: number;
+  readonly loss: GanLoss;
+  readonly generatorOptimizer: Optimizer;
+  readonly discriminatorOptimizer: Optimizer;
+  readonly dataset: ImageDataset;
+  readonly callbacks: readonly Callback[];
+  readonly trackers: readonly Tracker[];
+  readonly settings: TrainerSettings;
+  /** The run seed (data order, latent vectors, label noise). */
+  readonly seed: number;
+  /** The source the networks' stochastic layers draw from; the trainer begins each step on it. */
+  readonly networkRandom: SeededStepRandom;
+  readonly runDir: string;
+  readonly progress: ProgressSink;
+  /** Checkpoint after every N epochs (and at the end, and when interrupted). @default 1 */
+  readonly checkpointEvery?: number;
+  /** How many checkpoints to keep. @default 2 */
+  readonly keepCheckpoints?: number;
+}
+
+export interface TrainOutcome {
+  status: RunStatus;
+  history: EpochMetrics[];
+  position: TrainingPosition;
+  stopReason?: string;
+}
+
+/** Per-step statistics, summed on the device and read once an epoch (or every logEvery steps). */
+const STAT_NAMES = ['d_loss', 'g_loss', 'd_real_acc', 'd_fake_acc', 'g_acc', 'd_real_mean', 'd_fake_mean', 'grad_norm_d', 'grad_norm_g'] as const;
+
+/** Images as the networks see them: (x - 127.5) / 127.5, the book's scaling. */
+export function imageBatch(dataset: ImageDataset, indices: ArrayLike<number>): tf.Tensor4D {
+  const { height, width, channels } = dataset.shape;
+  const per = height * width * channels;
+  const values = new Float32Array(indices.length * per);
+  for (let b = 0; b < indices.length; b++) {
+    const start = indices[b]! * per;
+    const pixels = dataset.pixels.subarray(start, start + per);
+    const offset = b * per;
+    for (let i = 0; i < per; i++) values[offset + i] = (pixels[i]! - 127.5) / 127.5;
+  }
+  return tf.tensor4d(values, [indices.length, height, width, channels]);
+}
+
+function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
+  return tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+}
+
+/**
+ * The generic adversarial trainer: data order, the step, statistics,
+ * checkpoints, callbacks and trackers, on any networks, loss and optimizers.
+ */
+export class AdversarialTrainer {
+  private stopReason: string | undefined;
+  private interrupted = false;
+  private readonly history: EpochMetrics[] = [];
+  private readonly fixedLatent: tf.Tensor2D;
+  private readonly nets: StepNetworks;
+  private readonly threshold: number;
+
+  constructor(private readonly parts: TrainerParts) {
+    this.nets = { generator: parts.generator, discriminator: parts.discriminator, loss: parts.loss };
+    this.threshold = parts.discriminatorOutput === 'probability' ? 0.5 : 0;
+    this.fixedLatent = tf.randomNormal([64, parts.latentDim], 0, 1, 'float32', deriveSeed(parts.seed, Streams.fixedLatent));
+  }
+
+  /** Asks the loop to stop at the next step, checkpoint where it is and end KILLED (SIGINT/SIGTERM). */
+  interrupt(): void {
+    this.interrupted = true;
+  }
+
+  get stepsPerEpoch(): number {
+    const { batchSize, stepsPerEpoch, dropRemainder } = this.parts.settings;
+    const full = dropRemainder ? Math.floor(this.parts.dataset.size / batchSize) : Math.ceil(this.parts.dataset.size / batchSize);
+    return stepsPerEpoch === null ? full : Math.min(full, stepsPerEpoch);
+  }
+
+  async train(resume?: LoadedCheckpoint): Promise<TrainOutcome> {
+    const { parts } = this;
+    const { settings } = parts;
+    const stepsPerEpoch = this.stepsPerEpoch;
+    if (stepsPerEpoch < 1) {
+      throw new Error(`${parts.dataset.source}: ${parts.dataset.size} images make no batch of ${settings.batchSize}; lower trainer.batchSize or add images`);
+    }
+    let position: TrainingPosition = { step: 0, epoch: 0, stepInEpoch: 0, partialSums: [], partialSeconds: 0 };
+    mkdirSync(parts.runDir, { recursive: true });
+    if (resume) {
+      applyCheckpoint(resume, parts);
+      position = resume.manifest.position;
+      this.history.push(...this.readHistory(position.epoch));
+      parts.progress.line(`resuming from ${resume.dir} (epoch ${position.epoch + 1}, step ${position.step})`);
+    }
+    const view = this.view(() => position);
+    for (const callback of parts.callbacks) await callback.onTrainStart?.(view);
+
+    let status: RunStatus = 'FINISHED';
+    while (position.epoch < settings.epochs) {
+      position = await this.runEpoch(position, stepsPerEpoch);
+      if (this.interrupted) {
+        status = 'KILLED';
+        break;
+      }
+      const metrics = this.history[this.history.length - 1]!;
+      for (const callback of parts.callbacks) await callback.onEpochEnd?.(view, metrics);
+      this.recordEpoch(metrics);
+      const every = parts.checkpointEvery ?? 1;
+      if (position.epoch % every === 0 || position.epoch === settings.epochs || this.stopReason) await this.checkpoint(position);
+      if (this.stopReason) {
+        parts.progress.line(`stopping after epoch ${position.epoch}: ${this.stopReason}`);
+        break;
+      }
+    }
+    if (status === 'KILLED') {
+      await this.checkpoint(position);
+      parts.progress.line(`interrupted at step ${position.step}; checkpoint written, continue with --resume ${parts.runDir}`);
+    }
+    for (const callback of parts.callbacks) await callback.onTrainEnd?.(view, status);
+    return { status, history: [...this.history], position, ...(this.stopReason ? { stopReason: this.stopReason } : {}) };
+  }
+
+  dispose(): void {
+    this.fixedLatent.dispose();
+  }
+
+  private async runEpoch(start: TrainingPosition, stepsPerEpoch: number): Promise<TrainingPosition> {
+    const { parts } = this;
+    const { settings } = parts;
+    const epoch = start.epoch;
+    parts.generatorOptimizer.beginEpoch?.(epoch, settings.epochs);
+    parts.discriminatorOptimizer.beginEpoch?.(epoch, settings.epochs);
+    const order = permutation(parts.dataset.size, deriveSeed(parts.seed, Streams.dataOrder, epoch));
+    let sums = start.partialSums.length === STAT_NAMES.length ? tf.tensor1d(start.partialSums) : tf.zeros([STAT_NAMES.length]);
+    let stepInEpoch = start.stepInEpoch;
+    let step = start.step;
+    const began = performance.now() - start.partialSeconds * 1000;
+    while (stepInEpoch < stepsPerEpoch && !this.interrupted) {
+      const from = stepInEpoch * settings.batchSize;
+      const indices = order.subarray(from, Math.min(from + settings.batchSize, order.length));
+      const stats = tf.tidy(() => this.step(step, imageBatch(parts.dataset, indices)));
+      const next = tf.add(sums, stats);
+      tf.dispose([sums, stats]);
+      sums = next;
+      stepInEpoch += 1;
+      step += 1;
+      if (stepInEpoch % settings.logEvery === 0 && stepInEpoch < stepsPerEpoch) {
+        const running = this.means(await sums.data(), stepInEpoch, (performance.now() - began) / 1000, settings.batchSize * stepInEpoch);
+        parts.progress.step(epoch + 1, settings.epochs, stepInEpoch, stepsPerEpoch, running);
+      }
+      // Let signal handlers and network flushes run between steps.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const totals = Array.from(await sums.data());
+    sums.dispose();
+    const seconds = (performance.now() - began) / 1000;
+    if (this.interrupted && stepInEpoch < stepsPerEpoch) {
+      return { step, epoch, stepInEpoch, partialSums: totals, partialSeconds: seconds };
+    }
+    const metrics = { ...this.means(totals, stepInEpoch, seconds, settings.batchSize * stepInEpoch), epoch: epoch + 1, step } as EpochMetrics;
+    this.history.push(metrics);
+    return { step, epoch: epoch + 1, stepInEpoch: 0, partialSums: [], partialSeconds: 0 };
+  }
+
+  /** One iteration; returns the step statistics as a tensor (nothing read back). */
+  private step(step: number, real: tf.Tensor4D): tf.Tensor1D {
+    const { parts } = this;
+    const { settings } = parts;
+    const batch = real.shape[0];
+    const latent = (k: number) => tf.randomNormal([batch, parts.latentDim], 0, 1, 'float32', deriveSeed(parts.seed, Streams.latent, step, k)) as tf.Tensor2D;
+    let draws = 0;
+    const uniform = (shape: number[]) => tf.randomUniform(shape, 0, 1, 'float32', deriveSeed(parts.seed, Streams.labelNoise, step, draws++));
+    const dVars = trainableVariables(parts.discriminator);
+    const gVars = trainableVariables(parts.generator);
+
+    if (settings.updateMode === 'simultaneous') {
+      parts.networkRandom.begin(step, 0);
+      const r = simultaneousGradients(this.nets, real, { z: latent(0), uniform });
+      parts.discriminatorOptimizer.applyGradients(dVars, r.dGrads);
+      parts.generatorOptimizer.applyGradients(gVars, r.gGrads);
+      return this.stats(r.dLoss, r.gLoss, r.pReal, r.pFake, r.pFake, globalNorm(r.dGrads), globalNorm(r.gGrads));
+    }
+
+    // Alternating: D steps on fresh fake batches, then G steps through the updated D.
+    let d: ReturnType<typeof discriminatorGradients> | undefined;
+    let dNorm: tf.Scalar = tf.scalar(0);
+    for (let k = 0; k < settings.dSteps; k++) {
+      parts.networkRandom.begin(step, 0);
+      const fake = tf.tidy(() => parts.generator.apply(latent(k), { training: true }) as tf.Tensor4D);
+      d = discriminatorGradients(this.nets, real, fake, { uniform });
+      dNorm = globalNorm(d.dGrads);
+      parts.discriminatorOptimizer.applyGradients(dVars, d.dGrads);
+    }
+    let g: ReturnType<typeof generatorGradients> | undefined;
+    let gNorm: tf.Scalar = tf.scalar(0);
+    for (let k = 0; k < settings.gSteps; k++) {
+      parts.networkRandom.begin(step, 1 + (k % 3));
+      g = generatorGradients(this.nets, latent(settings.dSteps + k));
+      gNorm = globalNorm(g.gGrads);
+      parts.generatorOptimizer.applyGradients(gVars, g.gGrads);
+    }
+    return this.stats(d!.dLoss, g!.gLoss, d!.pReal, d!.pFake, g!.pFake, dNorm, gNorm);
+  }
+
+  private stats(dLoss: tf.Scalar, gLoss: tf.Scalar, pReal: tf.Tensor, pFakeD: tf.Tensor, pFakeG: tf.Tensor, dNorm: tf.Scalar, gNorm: tf.Scalar): tf.Tensor1D {
+    const t = this.threshold;
+    const rate = (x: tf.Tensor) => tf.mean(tf.cast(x, 'float32'));
+    const score = (p: tf.Tensor) => (this.parts.discriminatorOutput === 'probability' ? tf.mean(p) : tf.mean(tf.sigmoid(p)));
+    return tf.stack([
+      dLoss,
+      gLoss,
+      rate(tf.greaterEqual(pReal, t)),
+      rate(tf.less(pFakeD, t)),
+      rate(tf.greaterEqual(pFakeG, t)),
+      score(pReal),
+      score(pFakeD),
+      dNorm,
+      gNorm,
+    ]) as tf.Tensor1D;
+  }
+
+  private means(totals: ArrayLike<number>, count: number, seconds: number, images: number): Omit<EpochMetrics, 'epoch' | 'step'> {
+    const out: Record<string, number> = {};
+    STAT_NAMES.forEach((name, i) => (out[name] = (totals[i] ?? 0) / Math.max(1, count)));
+    out['d_acc'] = (out['d_real_acc']! + out['d_fake_acc']!) / 2;
+    out['images_per_s'] = seconds > 0 ? images / seconds : 0;
+    out['seconds'] = seconds;
+    return out as Omit<EpochMetrics, 'epoch' | 'step'>;
+  }
+
+  private recordEpoch(metrics: EpochMetrics): void {
+    const { parts } = this;
+    appendFileSync(join(parts.runDir, 'metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
+    for (const tracker of parts.trackers) tracker.logMetrics(metrics.epoch, metrics);
+    parts.progress.epoch(metrics, parts.settings.epochs);
+  }
+
+  /** The epochs already logged up to a checkpoint; later lines (written after it) are dropped. */
+  private readHistory(epochs: number): EpochMetrics[] {
+    const path = join(this.parts.runDir, 'metrics.jsonl');
+    if (!existsSync(path)) return [];
+    const kept = readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as EpochMetrics)
+      .filter((m) => m.epoch <= epochs);
+    writeFileSync(path, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    return kept;
+  }
+
+  private async checkpoint(position: TrainingPosition): Promise<void> {
+    const { parts } = this;
+    await saveCheckpoint(parts.runDir, parts, position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, position.epoch), parts.keepCheckpoints ?? 2);
+  }
+
+  private view(position: () => TrainingPosition): TrainingView {
+    const { parts } = this;
+    const trainer = this;
+    return {
+      runDir: parts.runDir,
+      get epoch() {
+        return position().epoch;
+      },
+      get step() {
+        return position().step;
+      },
+      totalEpochs: parts.settings.epochs,
+      generator: parts.generator,
+      discriminator: parts.discriminator,
+      discriminatorOutput: parts.discriminatorOutput,
+      latentDim: parts.latentDim,
+      dataset: parts.dataset,
+      fixedLatent: this.fixedLatent,
+      history: this.history,
+      requestStop(reason: string) {
+        trainer.stopReason ??= reason;
+      },
+      log: (line: string) => parts.progress.line(line),
+    };
+  }
+}
