@@ -1,0 +1,14 @@
+import { ContainerModule } from 'inversify';
+import { PluginToken } from '@duel/core';
+import { earlyStop } from './early-stop';
+import { memorisation } from './memorisation';
+import { sampleGrid } from './sample-grid';
+
+export { sampleGrid, sampleGridOptions, writeSampleGrid } from './sample-grid';
+export { memorisation, memorisationOptions } from './memorisation';
+export { earlyStop, earlyStopOptions } from './early-stop';
+
+/** The upkeep callbacks: sample grids, the memorisation check, early stop. */
+export const callbacksModule = new ContainerModule(({ bind }) => {
+  for (const plugin of [sampleGrid, memorisation, earlyStop]) bind(PluginToken).toConstantValue(plugin);
+});
