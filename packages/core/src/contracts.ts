@@ -21,6 +21,8 @@ export interface StepRandom {
 /** What a generator or discriminator factory is given besides its options. */
 export interface NetworkContext {
   readonly imageShape: ImageShape;
+  /** Seed for the initial weights (from the run seed), so a run is reproducible. */
+  readonly seed: number;
   /** Source of dropout seeds during training; set by the trainer. */
   readonly random: StepRandom;
 }
