@@ -1,0 +1,17 @@
+export { imageFolder, imageFolderOptions, loadImageFolder, DEFAULT_EXTENSIONS } from './image-folder';
+export type { ImageFolderOptions, ImageFolderDependencies, CachingDataSource } from './image-folder';
+export { fashionMnist, fashionMnistOptions, loadFashionMnist, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR } from './fashion-mnist';
+export type { FashionMnistOptions } from './fashion-mnist';
+export type { CachedDataset } from './cache';
+export { sharpDecoder, rgbToGray } from './decode';
+export type { ImageDecoder, DecodedImage } from './decode';
+export { resizeBilinear } from './resize';
+export { parseIdx } from './idx';
+export type { IdxArray } from './idx';
+export { toTensor, toUint8, fromTensor, countImages, scalePixel } from './tensors';
+export type { ImageBatch } from './tensors';
+export { makeGrid, encodePng } from './grid';
+export type { GridOptions, RasterImage } from './grid';
+export { nearestNeighbours, memorisationGrid } from './nearest';
+export type { NearestNeighbour, NearestOptions, MemorisationGridOptions } from './nearest';
+export { dataModule } from './module';
