@@ -1,0 +1,73 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { duel, repoRoot } from './support/cli';
+import { readJsonLines, tempDir } from './support/runs';
+
+const base = join(__dirname, '..', 'experiments', 'dcgan-fashion-mnist.yaml');
+
+function sweepFile(dir: string): string {
+  const path = join(dir, 'tiny-sweep.yaml');
+  writeFileSync(
+    path,
+    [
+      'name: tiny-ablation',
+      `base: ${base}`,
+      'grid:',
+      '  loss.options.noise: [0, 0.1]',
+      '  trainer.updateMode: [simultaneous, alternating]',
+      'seeds: [1]',
+      'set: [trainer.epochs=1, data.options.limit=96, trainer.batchSize=32]',
+      'sortBy: d_loss',
+    ].join('\n'),
+  );
+  return path;
+}
+
+describe('ablation sweeps', () => {
+  it('lists the trials of the shipped ablation with --dry-run', async () => {
+    const result = await duel(['sweep', join(__dirname, '..', 'experiments', 'ablation-book-dcgan.yaml'), '--dry-run']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^12 trials$/m);
+    expect(result.stdout).toContain('"loss.options.noise":0.05');
+    expect(result.stdout).toContain('"trainer.updateMode":"alternating"');
+  });
+
+  it('runs to a results table; killed halfway and resumed, it runs only the missing trials', async () => {
+    const dir = tempDir('duel-sweep-');
+    const file = sweepFile(dir);
+    const out = join(dir, 'sweep');
+    // Interrupt after the second trial has finished.
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'packages/cli/src/main.ts'), 'sweep', file, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      let finished = 0;
+      child.stderr.on('data', (c: Buffer) => {
+        err += c.toString();
+        finished = (err.match(/: FINISHED/g) ?? []).length;
+        if (finished >= 2 && !child.killed) child.kill('SIGINT');
+      });
+      child.on('close', resolve);
+    });
+    expect(code).not.toBe(0);
+    const partial = readJsonLines<{ id: string; status: string }>(join(out, 'trials.jsonl'));
+    const done = partial.filter((t) => t.status === 'FINISHED').map((t) => t.id);
+    expect(done.length).toBeGreaterThanOrEqual(2);
+    expect(done.length).toBeLessThan(4);
+
+    const resumed = await duel(['sweep', '--resume', out]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    for (const id of done) expect(resumed.stderr).toContain(`trial ${id}: finished earlier, kept`);
+    expect((resumed.stderr.match(/: (starting|resuming)/g) ?? []).length).toBe(4 - done.length);
+    const trials = readJsonLines<{ status: string; metrics: Record<string, number> }>(join(out, 'trials.jsonl'));
+    expect(trials).toHaveLength(4);
+    expect(trials.every((t) => t.status === 'FINISHED' && Number.isFinite(t.metrics['d_loss']))).toBe(true);
+    const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('trial,loss.options.noise,trainer.updateMode,seed,status,d_loss,g_loss,d_acc,g_acc,images_per_s');
+    expect(csv).toHaveLength(5);
+    const dLoss = csv.slice(1).map((row) => Number(row.split(',')[5]));
+    expect([...dLoss].sort((a, b) => a - b)).toEqual(dLoss);
+    expect(existsSync(join(out, 'results.md'))).toBe(true);
+  }, 600_000);
+});
