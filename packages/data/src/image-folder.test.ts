@@ -41,7 +41,7 @@ beforeAll(async () => {
   await solid(4, 4, 3, [255, 0, 0]).webp({ lossless: true }).toFile(path.join(good, 'b class', 'red.webp'));
   // Half-transparent white over black: 255 * 128 / 255 = 128.
   await solid(4, 4, 4, [255, 255, 255, 128]).png().toFile(path.join(good, 'b class', 'rgba.png'));
-  // 16-bit gray 40000: libpng's strip-16 keeps the high byte, 40000 >> 8 = 156.
+  // 16-bit gray 40000.
   await sharp(new Uint16Array(16).fill(40000), { raw: { width: 4, height: 4, channels: 1 } })
     .toColourspace('grey16')
     .png()
@@ -84,7 +84,8 @@ describe('image-folder', () => {
     const first = (n: number) => ds.pixels[n * 16];
     expect(first(0)).toBe(100);
     expect(Math.abs(first(1)! - 200)).toBeLessThanOrEqual(1); // JPEG
-    expect(first(2)).toBe(156);
+    // 16-bit 40000 -> 8 bit: libvips scales (40000 / 257 = 155.6), libpng's strip-16 keeps the high byte (156).
+    expect([155, 156]).toContain(first(2));
     expect(first(3)).toBe(76); // Rec. 601 luma of pure red
     expect(first(4)).toBe(128);
     expect(ds.skipped).toEqual([]);
