@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Container } from 'inversify';
 import { PluginToken, SeededStepRandom, UserInputError } from '@duel/core';
-import type { AnyPlugin, ImageShape } from '@duel/core';
+import type { AnyPlugin, BuiltNetwork, ImageShape } from '@duel/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDiscriminator, buildGenerator, discriminatorOptionsSchema, generatorOptionsSchema } from './dcgan';
 import { dcganDiscriminator, dcganGenerator, modelsModule, summary } from './index';
@@ -101,7 +101,7 @@ describe('layers', () => {
     const probe = tf.model({ inputs: g.inputs, outputs: g.getLayer('deconv_1').output as tf.SymbolicTensor });
     const pre = probe.predict(z) as tf.Tensor;
     const { mean, variance } = tf.moments(pre, [0, 1, 2]);
-    tf.tidy(() => g.apply(z, { training: true }));
+    tf.tidy(() => g.apply(z, { training: true }) as tf.Tensor);
     const [, , movingMean, movingVariance] = bn.getWeights();
     const expectedMean = mean.dataSync().map((m) => 0.1 * m);
     const expectedVariance = variance.dataSync().map((v) => 0.9 + 0.1 * v);
@@ -116,7 +116,7 @@ describe('layers', () => {
     const d = buildDiscriminator(D({ baseFilters: 4 }), square(32, 3), random());
     const logit = buildDiscriminator(D({ baseFilters: 4, output: 'logit' }), square(32, 3), random());
     const z = tf.randomNormal([3, 100], 0, 1, 'float32', 1) as tf.Tensor2D;
-    tf.tidy(() => g.apply(z, { training: true })); // first calls cache a few constants
+    tf.tidy(() => g.apply(z, { training: true }) as tf.Tensor); // first calls cache a few constants
     const before = tf.memory().numTensors;
     tf.tidy(() => {
       const images = g.apply(z, { training: true }) as tf.Tensor;
@@ -153,12 +153,16 @@ describe('initial weights', () => {
     [a, b, c].forEach((m) => m.dispose());
   });
 
-  it("take the factory context's seed when initSeed is not set", () => {
+  it("take the factory context's seed unless initSeed is set", () => {
     const imageShape = square(32);
-    const fromContext = dcganDiscriminator.create(dcganDiscriminator.options.parse({ baseFilters: 2 }), { imageShape, random: random(), seed: 99 });
+    const fromContext = dcganDiscriminator.create(dcganDiscriminator.options.parse({ baseFilters: 2 }), { imageShape, random: random(), seed: 99 }) as BuiltNetwork;
     const explicit = buildDiscriminator(D({ baseFilters: 2, initSeed: 99 }), imageShape, random());
     expect(weightsOf(fromContext.model as tf.LayersModel)).toEqual(weightsOf(explicit));
-    const generator = dcganGenerator.create(dcganGenerator.options.parse({ baseFilters: 2 }), { imageShape, random: random(), seed: 99 });
+    const generator = dcganGenerator.create(dcganGenerator.options.parse({ baseFilters: 2 }), { imageShape, random: random(), seed: 99 }) as BuiltNetwork;
+    const overridden = buildGenerator(G({ baseFilters: 2, initSeed: 99 }), imageShape);
+    const fromOption = dcganGenerator.create(dcganGenerator.options.parse({ baseFilters: 2, initSeed: 99 }), { imageShape, random: random(), seed: 5 }) as BuiltNetwork;
+    expect(weightsOf(fromOption.model as tf.LayersModel)).toEqual(weightsOf(overridden));
+    [overridden, fromOption.model].forEach((m) => m.dispose());
     // Generator and discriminator kernels draw from different streams even with one seed.
     expect(generator.latentDim).toBe(100);
     expect(fromContext.output).toBe('probability');
@@ -171,8 +175,8 @@ describe('plugins', () => {
     expect(dcganGenerator.check!(G(), { imageShape: square(48) })).toEqual(['imageSize 48 is not supported: use 32, 64, 128 (square)']);
     expect(dcganDiscriminator.check!(D(), { imageShape: { height: 64, width: 32, channels: 1 } })[0]).toContain('64x32');
     expect(dcganGenerator.check!(G(), { imageShape: square(128, 3) })).toEqual([]);
-    expect(() => dcganGenerator.create(G(), { imageShape: square(48), random: random() })).toThrow(UserInputError);
-    expect(() => dcganGenerator.create(G(), { imageShape: square(48), random: random() })).toThrow(/imageSize 48 is not supported: use 32, 64, 128/);
+    expect(() => dcganGenerator.create(G(), { imageShape: square(48), random: random(), seed: 0 })).toThrow(UserInputError);
+    expect(() => dcganGenerator.create(G(), { imageShape: square(48), random: random(), seed: 0 })).toThrow(/imageSize 48 is not supported: use 32, 64, 128/);
   });
 
   it('validate their options', () => {

@@ -24,7 +24,7 @@ const sharedOptions = {
   spectralNorm: z.boolean().default(false),
   /**
    * Seed of the initial weights. Unset: the factory context's `seed` (the run
-   * assembly derives it from the run seed), else 0. Same seed, same weights.
+   * assembly derives it from the run seed). Same seed, same weights.
    */
   initSeed: z.number().int().nonnegative().optional(),
 };
@@ -150,19 +150,17 @@ export function buildDiscriminator(options: DiscriminatorOptions, shape: ImageSh
   return tf.model({ name: 'discriminator', inputs: input, outputs: output });
 }
 
-/** A factory context that may carry the seed of the initial weights. */
-export type SeededNetworkContext = NetworkContext & { readonly seed?: number };
-
-function withInitSeed<T extends { initSeed?: number | undefined }>(options: T, context: SeededNetworkContext): T {
-  return options.initSeed !== undefined || context.seed === undefined ? options : { ...options, initSeed: context.seed >>> 0 };
+/** The option wins over the context's seed (which the run assembly derives from the run seed). */
+function withInitSeed<T extends { initSeed?: number | undefined }>(options: T, context: NetworkContext): T {
+  return options.initSeed !== undefined ? options : { ...options, initSeed: context.seed >>> 0 };
 }
 
 /** The generator factory a plugin calls. */
-export function createGenerator(options: GeneratorOptions, context: SeededNetworkContext): BuiltNetwork {
+export function createGenerator(options: GeneratorOptions, context: NetworkContext): BuiltNetwork {
   return { model: buildGenerator(withInitSeed(options, context), context.imageShape), latentDim: options.latentDim };
 }
 
 /** The discriminator factory a plugin calls. */
-export function createDiscriminator(options: DiscriminatorOptions, context: SeededNetworkContext): BuiltNetwork {
+export function createDiscriminator(options: DiscriminatorOptions, context: NetworkContext): BuiltNetwork {
   return { model: buildDiscriminator(withInitSeed(options, context), context.imageShape, context.random), output: options.output };
 }

@@ -62,7 +62,7 @@ describe('SeededDropout', () => {
 
   it('refuses to train without step randomness, and serialises its rate', () => {
     const layer = new SeededDropout({ rate: 0.25, name: 'drop' });
-    expect(() => tf.tidy(() => layer.apply(tf.ones([2, 2]), { training: true }))).toThrow(/no step randomness/);
+    expect(() => tf.tidy(() => layer.apply(tf.ones([2, 2]), { training: true }) as tf.Tensor)).toThrow(/no step randomness/);
     const config = layer.getConfig();
     expect(config['rate']).toBe(0.25);
     const rebuilt = tf.serialization.SerializationMap.getMap().classNameMap['SeededDropout']!;

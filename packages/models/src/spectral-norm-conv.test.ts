@@ -21,7 +21,7 @@ describe('SpectralNormConv', () => {
   it('divides the kernel by its largest singular value once the power iteration settles', () => {
     const layer = new SpectralNormConv({ filters: 8, kernelSize: 4, strides: 2, padding: 'same', transpose: false, seed: 3 });
     const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 1);
-    for (let i = 0; i < 50; i++) tf.tidy(() => layer.apply(x, { training: true }));
+    for (let i = 0; i < 50; i++) tf.tidy(() => layer.apply(x, { training: true }) as tf.Tensor);
     // The effective kernel is conv(x, W / sigma): recover it from a linear probe of the layer.
     const kernel = layer.getWeights()[0]! as tf.Tensor4D;
     const sigma = largestSingularValue(tf.reshape(kernel, [-1, 8]) as tf.Tensor2D);
