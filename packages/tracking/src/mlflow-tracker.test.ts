@@ -90,18 +90,22 @@ describe('MlflowTracker (mocked server)', () => {
     const t = make();
     await t.start(info());
     fake.down = true;
-    let slowest = 0;
+    const durations: number[] = [];
     for (let step = 0; step < 2000; step++) {
       const before = performance.now();
       t.logMetrics(step, { d_loss: step, g_loss: -step, d_acc: 0.5 });
-      slowest = Math.max(slowest, performance.now() - before);
+      durations.push(performance.now() - before);
     }
+    durations.sort((a, b) => a - b);
     await new Promise((r) => setTimeout(r, 100));
     const paths = trackingPaths(runDir);
     const onDisk = readQueueFile(paths.queue).records.filter((r) => r.t === 'metrics');
     expect(onDisk).toHaveLength(2000);
     expect(t.pendingCount).toBeGreaterThanOrEqual(2000);
-    expect(slowest).toBeLessThan(50);
+    // A call that waited on the network would take a retry delay or a connect
+    // timeout (hundreds of ms to seconds); a shared CPU or a GC pause explains the rest.
+    expect(durations[Math.floor(durations.length * 0.99)]!).toBeLessThan(10);
+    expect(durations.at(-1)!).toBeLessThan(500);
     fake.down = false;
     await t.end('FINISHED');
     expect(onlyRun().metrics).toHaveLength(6000);
