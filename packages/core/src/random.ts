@@ -29,11 +29,12 @@ export const Streams = {
 
 /**
  * The per-step random source the trainer hands to networks and losses. Its
- * whole state is (seed, stream, step, counter): the counter restarts with each
+ * whole state is (seed, stream, step, phase, counter): the counter restarts with each
  * step, so a resumed run at step k draws exactly what the original drew.
  */
 export class SeededStepRandom implements StepRandom {
   private step = 0;
+  private phase = 0;
   private counter = 0;
   constructor(
     private readonly seed: number,
@@ -42,12 +43,13 @@ export class SeededStepRandom implements StepRandom {
 
   /** Starts the draws of a step (or of a phase within a step). */
   begin(step: number, phase = 0): void {
-    this.step = step * 4 + phase;
+    this.step = step;
+    this.phase = phase;
     this.counter = 0;
   }
 
   nextSeed(): number {
-    return deriveSeed(this.seed, this.stream, this.step, this.counter++);
+    return deriveSeed(this.seed, this.stream, this.step, this.phase, this.counter++);
   }
 }
 

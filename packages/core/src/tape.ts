@@ -80,7 +80,12 @@ function backward(path: readonly TapeNode[], target: tf.Scalar, variables: reado
     const node = path[i]!;
     const dys = node.outputs.map((output) => grads.get(output.id) ?? null);
     if (dys.every((dy) => dy === null)) continue;
-    if (!node.gradient) throw new Error(`No gradient is registered for the op ${node.kernelName}.`);
+    if (!node.gradient) {
+      // Comparisons and other non-float outputs carry no gradient (zero by definition);
+      // they reach the path in second-order gradients (LeakyReLU's gradient uses Greater).
+      if (node.outputs.every((output) => output.dtype !== 'float32')) continue;
+      throw new Error(`No gradient is registered for the op ${node.kernelName}.`);
+    }
     const inputGrads = node.gradient(dys);
     for (const [name, input] of Object.entries(node.inputs)) {
       const compute = inputGrads[name];

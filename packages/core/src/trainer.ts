@@ -197,8 +197,9 @@ export class AdversarialTrainer {
     // Alternating: D steps on fresh fake batches, then G steps through the updated D.
     let d: ReturnType<typeof discriminatorGradients> | undefined;
     let dNorm: tf.Scalar = tf.scalar(0);
+    // Each D and G update of the iteration is its own phase: its own dropout masks.
     for (let k = 0; k < settings.dSteps; k++) {
-      parts.networkRandom.begin(step, 0);
+      parts.networkRandom.begin(step, k);
       const fake = tf.tidy(() => parts.generator.apply(latent(k), { training: true }) as tf.Tensor4D);
       d = discriminatorGradients(this.nets, real, fake, { uniform });
       dNorm = globalNorm(d.dGrads);
@@ -207,7 +208,7 @@ export class AdversarialTrainer {
     let g: ReturnType<typeof generatorGradients> | undefined;
     let gNorm: tf.Scalar = tf.scalar(0);
     for (let k = 0; k < settings.gSteps; k++) {
-      parts.networkRandom.begin(step, 1 + (k % 3));
+      parts.networkRandom.begin(step, settings.dSteps + k);
       g = generatorGradients(this.nets, latent(settings.dSteps + k));
       gNorm = globalNorm(g.gGrads);
       parts.generatorOptimizer.applyGradients(gVars, g.gGrads);
