@@ -255,7 +255,7 @@ describe('inception-v3 extractor (loading path, with a stand-in model)', () => {
 describe('evaluation callback', () => {
   it('adds FID, KID, precision/recall and diversity on its schedule, without leaks', async () => {
     const created: string[] = [];
-    const callback = evaluationCallback.create(evaluationCallbackOptions.parse({ every: 2, samples: 200, kidSubsets: 5, kidSubsetSize: 100 }), {
+    const callback = await evaluationCallback.create(evaluationCallbackOptions.parse({ every: 2, samples: 200, kidSubsets: 5, kidSubsetSize: 100 }), {
       async createExtractor(part, extras) {
         created.push(`${part.type}:${extras.dataset.source}`);
         return classifier;
