@@ -3,7 +3,7 @@
 // schema for its options and a factory.
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { definePlugin, type GanLoss } from '@duel/core';
+import { definePlugin, type Callback, type GanLoss } from '@duel/core';
 
 /** Relativistic average GAN loss (Jolicoeur-Martineau, 2018), on D's logits. */
 export const relativisticAverage = definePlugin({
@@ -27,7 +27,7 @@ export const scoreGap = definePlugin({
   name: 'score-gap',
   description: 'logs D(x) - D(G(z)) after each epoch',
   options: z.object({ warnAbove: z.number().default(0.9) }).strict(),
-  create: (options) => ({
+  create: (options): Callback => ({
     name: 'score-gap',
     onEpochEnd(view, metrics) {
       const gap = metrics.d_real_mean - metrics.d_fake_mean;
