@@ -87,6 +87,10 @@ if [[ -f "$pidfile" ]] && group_alive "$(cat "$pidfile")"; then
 fi
 
 uri="http://127.0.0.1:$port"
+if curl -fsS -o /dev/null --max-time 2 "$uri/health" 2>/dev/null; then
+  echo "start-mlflow.sh: something already answers on $uri; pick another --port" >&2
+  exit 1
+fi
 # The job runner (a pool of huey workers for GenAI evaluation jobs) is of no use
 # to duel and costs a dozen processes.
 export MLFLOW_SERVER_ENABLE_JOB_EXECUTION="${MLFLOW_SERVER_ENABLE_JOB_EXECUTION:-false}"

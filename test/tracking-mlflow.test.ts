@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MlflowClient, MlflowTracker, flattenParams, startParentRun } from '../packages/tracking/src/index';
+import { MlflowClient, MlflowTracker, flattenParams, mlflowTracker, startParentRun } from '../packages/tracking/src/index';
 import { downloadRunArtifact, listAllArtifacts, runData } from './tracking-helpers';
 
 const uri = inject('mlflowUri');
@@ -122,6 +122,20 @@ describe('MlflowTracker with a real MLflow server', () => {
     expect(tags['duel.backend']).toBe('tensorflow');
     expect(tags['duel.stop_reason']).toBe('epochs done');
     expect(tags['mlflow.parentRunId']).toBeUndefined();
+  });
+
+  it('builds the mlflow plugin from MLFLOW_TRACKING_URI, which the global setup exports', async () => {
+    expect(process.env['MLFLOW_TRACKING_URI']).toBe(uri);
+    const options = mlflowTracker.options.parse({});
+    expect(mlflowTracker.check?.(options, {})).toEqual([]);
+    const tracker = await mlflowTracker.create(options, { log: () => undefined });
+    const name = `it-plugin-${Date.now()}`;
+    await tracker.start({ name: 'plugin', runDir: newRunDir(), experiment: { name } });
+    tracker.logMetrics(1, { d_loss: 0.7 });
+    await tracker.end('FINISHED');
+    const { info } = await runData(client, tracker.runId!);
+    expect(info.status).toBe('FINISHED');
+    expect(info.experiment_id).toBe(await client.getExperimentIdByName(name));
   });
 
   it('records a failed run with its error', async () => {

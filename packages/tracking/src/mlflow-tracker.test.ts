@@ -244,6 +244,18 @@ describe('MlflowTracker (mocked server)', () => {
     expect(readFileSync(trackingPaths(runDir).rejected, 'utf8')).toContain('missing.png');
   });
 
+  it('turns a refusal at start (403, not MLflow) into a UserInputError and frees the run directory', async () => {
+    fake.fail(1, { statusCode: 403, body: 'forbidden' }, 'experiments/get-by-name');
+    const t = make();
+    await expect(t.start(info())).rejects.toThrow(/refused to start the run: .*HTTP 403/);
+    await t.end('FAILED'); // harmless after a failed start
+    const again = make();
+    await again.start(info());
+    await again.end('FINISHED');
+    expect(onlyRun().info.status).toBe('FINISHED');
+    expect(Object.keys(Object.fromEntries(onlyRun().params))).toContain('trainer.epochs');
+  });
+
   it('refuses a second live tracker on the same run directory', async () => {
     const t = make();
     await t.start(info());

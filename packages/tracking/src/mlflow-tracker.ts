@@ -12,9 +12,9 @@ import type { Dispatcher } from 'undici';
 import { UserInputError, type RunInfo, type RunStatus, type Tracker } from '@duel/core';
 import { splitRecord } from './batching';
 import { MLFLOW_LIMITS, flattenParams, sanitizeKey, truncateValue } from './flatten';
-import { MlflowClient, checkArtifactPath, type MlflowTag } from './mlflow-client';
+import { MlflowApiError, MlflowClient, checkArtifactPath, type MlflowTag } from './mlflow-client';
 import { DurableQueue, trackingPaths, type NewRecord, type QueueRecord } from './queue-file';
-import { QueueSender, describe } from './queue-sender';
+import { QueueSender, describeError } from './queue-sender';
 import { RetryAbortedError, sleep } from './retry';
 import { RunLock } from './run-lock';
 import { readRunState, writeRunState, type MlflowRunState } from './run-state';
@@ -160,6 +160,12 @@ export class MlflowTracker implements Tracker {
       this.queue?.close();
       this.lock.release();
       await this.client?.close();
+      this.sender = undefined;
+      this.queue = undefined;
+      if (error instanceof MlflowApiError) {
+        // The server answered, and said no (not MLflow, credentials, a deleted experiment): a setup problem.
+        throw new UserInputError(`tracking: mlflow: ${this.options.uri} refused to start the run: ${error.message}`);
+      }
       throw error;
     }
   }
@@ -168,6 +174,12 @@ export class MlflowTracker implements Tracker {
     const o = this.options;
     this.client = new MlflowClient({ uri: o.uri, dispatcher: o.dispatcher, requestTimeoutMs: o.requestTimeoutMs });
     const previous = readRunState(run.runDir);
+    if (previous && previous.uri !== this.client.uri && !previous.runId) {
+      // The run never reached the old server (a wrong URI, fixed since): send it to the new one.
+      previous.uri = this.client.uri;
+      delete previous.experimentId;
+      previous.createAttempted = false;
+    }
     if (previous && previous.uri !== this.client.uri) {
       throw new UserInputError(
         `${paths.run}: this run directory is tracked on ${previous.uri}, not ${this.client.uri}; sync it there (duel sync) or use a fresh run directory`,
@@ -224,7 +236,7 @@ export class MlflowTracker implements Tracker {
       this.log(`mlflow: run ${state.runId} in experiment '${state.experimentName}' (${state.experimentId}) at ${state.uri}`);
     } catch (error) {
       if (!(error instanceof RetryAbortedError) && !startSignal.aborted) throw error;
-      this.log(`mlflow: ${state.uri} does not answer (${describe(error instanceof RetryAbortedError ? error.lastError : error)}); training goes on and everything is queued in ${paths.queue}`);
+      this.log(`mlflow: ${state.uri} does not answer (${describeError(error instanceof RetryAbortedError ? error.lastError : error)}); training goes on and everything is queued in ${paths.queue}`);
     }
     this.loopDone = this.sender.loop(this.abort.signal, () => this.closing, o.lingerMs ?? 100);
   }
@@ -316,7 +328,7 @@ export class MlflowTracker implements Tracker {
       ? undefined
       : sender.stoppedBy
         ? (sender.stoppedBy as Error).message
-        : `${sender.state.uri} unreachable for ${Math.round(timeoutMs / 1000)} s (${describe(sender.lastError)})`;
+        : `${sender.state.uri} unreachable for ${Math.round(timeoutMs / 1000)} s (${describeError(sender.lastError)})`;
     this.endResult = { synced, pending: sender.pending.length, runId: sender.state.runId, queuePath: paths.queue, reason };
     if (synced) {
       this.log(`mlflow: run ${sender.state.runId} ${status}; ${sender.sent} records sent${sender.rejected > 0 ? `, ${sender.rejected} refused (see ${paths.rejected})` : ''}`);

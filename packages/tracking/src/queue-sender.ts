@@ -242,7 +242,7 @@ export class QueueSender {
         const retryAfter = error instanceof MlflowApiError ? error.retryAfterMs : undefined;
         const delay = backoffDelay(this.failures, { baseDelayMs, maxDelayMs }, retryAfter);
         if (this.failures === 1) {
-          this.options.log(`mlflow: ${this.state.uri} unreachable (${describe(error)}); queueing on disk and retrying (at most ${maxDelayMs / 1000} s apart)`);
+          this.options.log(`mlflow: ${this.state.uri} unreachable (${describeError(error)}); queueing on disk and retrying (at most ${maxDelayMs / 1000} s apart)`);
         }
         try {
           await sleep(delay, signal);
@@ -282,7 +282,7 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
-export function describe(error: unknown): string {
+export function describeError(error: unknown): string {
   if (error instanceof MlflowApiError) return `HTTP ${error.status} ${error.errorCode}`;
   const code = (error as { code?: unknown; cause?: { code?: unknown } } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code;
   if (typeof code === 'string') return code;

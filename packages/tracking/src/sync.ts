@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import { UserInputError, type RunStatus } from '@duel/core';
 import { MlflowClient } from './mlflow-client';
 import { DurableQueue, trackingPaths, type QueueRecord } from './queue-file';
-import { QueueSender, describe } from './queue-sender';
+import { QueueSender, describeError } from './queue-sender';
 import { RunLock } from './run-lock';
 import { readRunState, writeRunState } from './run-state';
 
@@ -95,7 +95,7 @@ export async function syncRun(runDir: string, options: SyncOptions = {}): Promis
       ? undefined
       : sender.stoppedBy
         ? (sender.stoppedBy as Error).message
-        : `${state.uri} unreachable (${describe(sender.lastError)})`;
+        : `${state.uri} unreachable (${describeError(sender.lastError)})`;
     log(synced ? `sync: run ${state.runId} up to date (${sender.sent} sent${sender.rejected ? `, ${sender.rejected} refused` : ''})` : `sync: ${sender.pending.length} records still queued: ${reason}`);
     return { runDir, uri: state.uri, runId: state.runId, sent: sender.sent, rejected: sender.rejected, pending: sender.pending.length, synced, ...(reason ? { reason } : {}) };
   } finally {
