@@ -27,10 +27,16 @@ describe('exact resume', () => {
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'packages/cli/src/main.ts'), 'train', experiment, '--out', killed, ...settings], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
+      let signalled = false;
       child.stderr.on('data', (c: Buffer) => {
         err += c.toString();
-        // After the first epoch line, stop it somewhere inside the second epoch.
-        if (/epoch 1\/3/.test(err) && !child.killed) setTimeout(() => child.kill('SIGINT'), 300);
+        // After the first epoch line, stop it about half way through the second epoch
+        // (the first epoch's speed says how long half an epoch takes; +1 s for its checkpoint).
+        const speed = /epoch 1\/3 .* ([0-9.]+) img\/s/.exec(err);
+        if (speed && !signalled) {
+          signalled = true;
+          setTimeout(() => child.kill('SIGINT'), 1000 + (0.5 * 192 * 1000) / Number(speed[1]));
+        }
       });
       child.on('close', resolve);
     });
