@@ -126,8 +126,8 @@ export const commands: Record<string, Command> = {
     if (!dir) throw new UserInputError('sync: expected a run directory');
     const { syncRun } = await import('@duel/tracking');
     const result = await syncRun(resolve(dir));
-    process.stderr.write(`sync: ${JSON.stringify(result)}\n`);
-    return 0;
+    process.stderr.write(`sync: ${result.sent} sent, ${result.rejected} rejected, ${result.pending} still queued${result.synced ? '' : ` (${result.reason ?? 'not synced'})`}\n`);
+    return result.synced ? 0 : 1;
   },
 
   async evaluate(args, values) {

@@ -54,12 +54,27 @@ export interface TrainResult {
 
 /** What callback plugins are given: artifact hand-off and access to other parts by name. */
 export interface CallbackContext {
+  /** Builds a feature extractor (the evaluation callback's). */
+  createExtractor<T>(part: Part, extras: { dataset: ImageDataset }): Promise<T>;
   readonly runDir: string;
   onArtifact(path: string, artifactPath: string): void;
   /** Builds another part (e.g. an evaluation callback's feature extractor). */
   createPart<T>(kind: PluginKind, part: Part, path: string): Promise<T>;
   /** The run's data source (already loaded). */
   readonly dataset: ImageDataset;
+}
+
+/** Builds an extractor plugin from a part (evaluation callback, `duel evaluate`). */
+export async function createExtractor<T>(catalogue: PluginCatalogue, part: Part, context: { dataset?: ImageDataset; baseDir: string; log: (line: string) => void }): Promise<T> {
+  const issues: { path: string; message: string }[] = [];
+  const found = catalogue.resolve('extractor', { type: part.type, options: part.options ?? {} }, 'extractor', issues);
+  if (!found) throw new UserInputError('invalid feature extractor', issues);
+  return (await found.plugin.create(found.options, { ...context, cacheDir: join(cacheRoot(), 'extractors') })) as T;
+}
+
+/** Decoded datasets and trained extractors are cached here (`DUEL_CACHE_DIR`, default `.cache`). */
+export function cacheRoot(): string {
+  return resolve(process.env['DUEL_CACHE_DIR'] ?? '.cache');
 }
 
 async function build<T>(part: ResolvedPart, context: unknown): Promise<T> {
@@ -101,7 +116,7 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
 
   const data = await build<DataSource>(resolved.parts.data, {
     baseDir: resolved.baseDir,
-    cacheDir: resolve(process.env['DUEL_CACHE_DIR'] ?? '.cache/datasets'),
+    cacheDir: join(cacheRoot(), 'datasets'),
     log: (line: string) => progress.line(line),
   });
   const dataset = await data.load();
@@ -115,11 +130,12 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
   const generatorOptimizer = await build<Optimizer>(resolved.parts.generatorOptimizer, {});
   const discriminatorOptimizer = await build<Optimizer>(resolved.parts.discriminatorOptimizer, {});
   const trackers: Tracker[] = [];
-  for (const part of resolved.parts.trackers) trackers.push(await build<Tracker>(part, { runDir }));
+  for (const part of resolved.parts.trackers) trackers.push(await build<Tracker>(part, { runDir, log: (line: string) => progress.line(line) }));
   const artifacts: [string, string][] = [];
   const callbackContext: CallbackContext = {
     runDir,
     dataset,
+    createExtractor: <T>(part: Part, extras: { dataset: ImageDataset }) => createExtractor<T>(catalogue, part, { ...extras, baseDir: resolved.baseDir, log: (line) => progress.line(line) }),
     onArtifact: (path, artifactPath) => {
       artifacts.push([path, artifactPath]);
       for (const tracker of trackers) tracker.logArtifact(path, artifactPath);

@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { mulberry32, UserInputError, writeFileAtomic, zodIssues } from '@duel/core';
+import { mulberry32, UserInputError, writeFileAtomic, zodIssues, type Tracker } from '@duel/core';
+import { startParentRun, type ParentRun } from '@duel/tracking';
 import { loadExperiment } from './assemble';
 
 const valueList = z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).min(1);
@@ -49,7 +50,7 @@ export interface Trial {
 }
 
 /** Reads and checks a sweep file, and its base experiment, before anything runs. */
-export async function loadSweep(file: string): Promise<{ sweep: SweepFile; baseFile: string; path: string }> {
+export async function loadSweep(file: string): Promise<{ sweep: SweepFile; baseFile: string; path: string; trackerParts: Awaited<ReturnType<typeof loadExperiment>>['resolved']['parts']['trackers'] }> {
   const path = resolve(file);
   if (!existsSync(path)) throw new UserInputError(`Sweep file not found: ${path}`);
   let doc: unknown;
@@ -64,6 +65,7 @@ export async function loadSweep(file: string): Promise<{ sweep: SweepFile; baseF
   if (sweep.method === 'grid' && Object.keys(sweep.grid).length === 0) throw new UserInputError(`${path}: grid: expected at least one path to vary`);
   if (sweep.method === 'random' && Object.keys(sweep.random).length === 0) throw new UserInputError(`${path}: random: expected at least one path to draw`);
   const baseFile = resolve(dirname(path), sweep.base);
+  const base = await loadExperiment({ file: baseFile, set: sweep.set });
   // Every trial's experiment must validate; one bad value fails the whole sweep before it starts.
   for (const trial of expandTrials(sweep)) {
     try {
@@ -73,7 +75,7 @@ export async function loadSweep(file: string): Promise<{ sweep: SweepFile; baseF
       throw error;
     }
   }
-  return { sweep, baseFile, path };
+  return { sweep, baseFile, path, trackerParts: base.resolved.parts.trackers };
 }
 
 function slug(value: unknown): string {
@@ -180,13 +182,22 @@ export async function runSweep(request: SweepRequest): Promise<{ dir: string; re
     sweepFile ??= (JSON.parse(readFileSync(meta, 'utf8')) as { file: string }).file;
   }
   if (!sweepFile) throw new UserInputError('sweep: expected a sweep file');
-  const { sweep, baseFile, path } = await loadSweep(sweepFile);
+  const { sweep, baseFile, path, trackerParts } = await loadSweep(sweepFile);
   const trials = expandTrials(sweep);
   if (request.dryRun) return { dir: dir ?? '', records: [], trials };
   const name = sweep.name ?? 'sweep';
   dir ??= resolve('sweeps', `${name}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
   mkdirSync(join(dir, 'trials'), { recursive: true });
   writeFileAtomic(join(dir, 'sweep.json'), JSON.stringify({ name, file: path, base: baseFile, sweep, trials: trials.map((t) => t.id) }, null, 2));
+
+  // The sweep is a parent run in the trackers the base experiment names; trials are its children.
+  const parentTrackers: Tracker[] = [];
+  for (const part of trackerParts) parentTrackers.push((await part.plugin.create(part.options, { runDir: dir, log })) as Tracker);
+  const parent: ParentRun = await startParentRun({ trackers: parentTrackers, name, sweepDir: dir, sweep: sweep as unknown as Record<string, unknown> });
+  const parentArgs = (trial: Trial) => [
+    ...(parent.runId ? ['--parent-run-id', parent.runId] : []),
+    ...Object.entries(parent.childTags(trial)).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
+  ];
 
   const records = new Map<string, TrialRecord>();
   const pending: Trial[] = [];
@@ -212,7 +223,7 @@ export async function runSweep(request: SweepRequest): Promise<{ dir: string; re
         ? ['train', baseFile, '--resume', runDir, ...[...sweep.set, ...trialOverrides(trial)].flatMap((s) => ['--set', s])]
         : ['train', baseFile, '--out', runDir, ...[...sweep.set, ...trialOverrides(trial)].flatMap((s) => ['--set', s])];
       log(`trial ${trial.id}: ${state.resumable && state.status !== 'FAILED' ? 'resuming' : 'starting'} (${Object.entries(trial.settings).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}, seed ${trial.seed})`);
-      const code = await runTrialProcess([...args, '--tag', `duel.sweep=${name}`, '--tag', `duel.trial=${trial.id}`], join(runDir, 'trial.log'));
+      const code = await runTrialProcess([...args, ...parentArgs(trial)], join(runDir, 'trial.log'));
       const after = trialState(runDir);
       const status = code === 0 ? after.status : code === 130 || after.status === 'KILLED' ? 'KILLED' : 'FAILED';
       const record: TrialRecord = { ...trial, status, runDir, metrics: after.metrics, ...(code !== 0 && status === 'FAILED' ? { error: `exit code ${code}; see ${join(runDir, 'trial.log')}` } : {}) };
@@ -226,6 +237,10 @@ export async function runSweep(request: SweepRequest): Promise<{ dir: string; re
   const ordered = trials.map((t) => records.get(t.id)).filter((r): r is TrialRecord => r !== undefined);
   writeFileAtomic(join(dir, 'trials.jsonl'), ordered.map((r) => JSON.stringify(r)).join('\n') + '\n');
   writeResults(dir, sweep, ordered, request.sortBy ?? sweep.sortBy);
+  parent.logArtifact(join(dir, 'results.csv'), 'results.csv');
+  parent.logArtifact(join(dir, 'results.md'), 'results.md');
+  const allDone = ordered.length === trials.length && ordered.every((r) => r.status === 'FINISHED');
+  await parent.end(interrupted ? 'KILLED' : allDone ? 'FINISHED' : 'FAILED');
   return { dir, records: ordered, trials };
 }
 

@@ -57,7 +57,7 @@ function weightTensors(prefix: string, network: Network): [string, tf.Tensor][] 
  * Writes `checkpoints/step-<n>` atomically, then points `latest.json` at it.
  * A crash at any moment leaves the previous checkpoint readable.
  */
-export async function saveCheckpoint(runDir: string, parts: CheckpointParts, position: TrainingPosition, seed: number, dataOrderSeed: number, keep = 2): Promise<string> {
+export async function saveCheckpoint(runDir: string, parts: CheckpointParts, position: TrainingPosition, seed: number, dataOrderSeed: number, keep = 2, label?: string): Promise<string> {
   const gState = parts.generatorOptimizer.getState();
   const dState = parts.discriminatorOptimizer.getState();
   const named: [string, tf.Tensor][] = [
@@ -88,9 +88,11 @@ export async function saveCheckpoint(runDir: string, parts: CheckpointParts, pos
     sha256: createHash('sha256').update(blob).digest('hex'),
     createdAt: new Date().toISOString(),
   };
-  const dirName = `step-${String(position.step).padStart(8, '0')}`;
+  // A labelled snapshot (best, healthy) lives beside the rolling ones and is never pruned.
+  const dirName = label ?? `step-${String(position.step).padStart(8, '0')}`;
   const dir = join(runDir, 'checkpoints', dirName);
   writeDirAtomic(dir, { 'tensors.bin': blob, 'manifest.json': JSON.stringify(manifest, null, 1) });
+  if (label) return dir;
   writeFileAtomic(join(runDir, 'checkpoints', 'latest.json'), JSON.stringify({ checkpoint: dirName, step: position.step }));
   pruneCheckpoints(join(runDir, 'checkpoints'), keep);
   return dir;
@@ -108,7 +110,8 @@ export interface LoadedCheckpoint {
   readonly tensors: Map<string, { shape: number[]; dtype: 'float32' | 'int32'; values: Float32Array | Int32Array }>;
 }
 
-function readCheckpoint(dir: string): LoadedCheckpoint {
+/** Reads and verifies one checkpoint folder (a rolling one or a labelled snapshot). */
+export function readCheckpoint(dir: string): LoadedCheckpoint {
   const manifestPath = join(dir, 'manifest.json');
   const blobPath = join(dir, 'tensors.bin');
   if (!existsSync(manifestPath) || !existsSync(blobPath)) throw new Error(`${dir}: manifest.json or tensors.bin is missing`);

@@ -88,6 +88,8 @@ export interface Optimizer {
   applyGradients(variables: readonly tf.Variable[], gradients: readonly tf.Tensor[]): void;
   /** The learning rate now in force (schedules change it). */
   learningRate: number;
+  /** The rate a schedule starts from, when the optimizer has a schedule. */
+  baseLearningRate?: number;
   /** The number of updates applied so far. */
   readonly iterations: number;
   /** Copies of every state tensor, keyed by a stable name. */
@@ -205,6 +207,18 @@ export interface TrainingView {
   readonly history: readonly EpochMetrics[];
   /** Ends training after the current epoch, with a reason for the log. */
   requestStop(reason: string): void;
+  /**
+   * Writes the current state (networks, optimizers, position) as a named
+   * snapshot, `checkpoints/<label>/`, kept apart from the rolling checkpoints
+   * (`best`, `healthy`...). Replaces an older snapshot of that label atomically.
+   */
+  saveSnapshot(label: string): Promise<string>;
+  /**
+   * After this epoch's callbacks, go back to a snapshot and continue from
+   * there with a remedy. Epochs after the snapshot leave the history (they
+   * are kept in `rollbacks.jsonl`).
+   */
+  rollback(request: RollbackRequest): void;
   readonly log: (line: string) => void;
 }
 
@@ -217,4 +231,17 @@ export interface Callback {
   onTrainStart?(view: TrainingView): Promise<void> | void;
   onEpochEnd?(view: TrainingView, metrics: EpochMetrics): Promise<void> | void;
   onTrainEnd?(view: TrainingView, status: RunStatus): Promise<void> | void;
+}
+
+/** A rollback asked for by a callback (the diagnostics policy). */
+export interface RollbackRequest {
+  readonly reason: string;
+  /** The snapshot label to go back to. @default 'healthy' */
+  readonly to?: string;
+  /** A replacement loss (e.g. the same loss with more label noise). */
+  readonly loss?: GanLoss;
+  /** Multiply the discriminator's learning rate by this. */
+  readonly discriminatorLearningRateFactor?: number;
+  /** Multiply the generator's learning rate by this. */
+  readonly generatorLearningRateFactor?: number;
 }

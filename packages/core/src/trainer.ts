@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyCheckpoint, saveCheckpoint, type LoadedCheckpoint, type TrainingPosition } from './checkpoint';
-import type { Callback, DiscriminatorOutput, EpochMetrics, GanLoss, ImageDataset, Network, Optimizer, RunStatus, Tracker, TrainingView } from './contracts';
+import { applyCheckpoint, readCheckpoint, saveCheckpoint, type LoadedCheckpoint, type TrainingPosition } from './checkpoint';
+import type { Callback, DiscriminatorOutput, EpochMetrics, GanLoss, ImageDataset, Network, Optimizer, RollbackRequest, RunStatus, Tracker, TrainingView } from './contracts';
 import type { TrainerSettings } from './experiment';
 import type { ProgressSink } from './progress';
 import { deriveSeed, permutation, SeededStepRandom, Streams } from './random';
@@ -57,6 +57,20 @@ export function imageBatch(dataset: ImageDataset, indices: ArrayLike<number>): t
   return tf.tensor4d(values, [indices.length, height, width, channels]);
 }
 
+function scaleLearningRate(optimizer: Optimizer, factor: number | undefined): void {
+  if (factor === undefined) return;
+  optimizer.learningRate *= factor;
+  if (optimizer.baseLearningRate !== undefined) optimizer.baseLearningRate *= factor;
+}
+
+function describeRemedy(request: RollbackRequest): string {
+  const parts: string[] = [];
+  if (request.loss) parts.push('new loss settings');
+  if (request.discriminatorLearningRateFactor !== undefined) parts.push(`D learning rate x${request.discriminatorLearningRateFactor}`);
+  if (request.generatorLearningRateFactor !== undefined) parts.push(`G learning rate x${request.generatorLearningRateFactor}`);
+  return parts.length ? parts.join(', ') : 'none (retry)';
+}
+
 function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
   return tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
 }
@@ -67,14 +81,17 @@ function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
  */
 export class AdversarialTrainer {
   private stopReason: string | undefined;
+  private rollbackRequest: RollbackRequest | undefined;
   private interrupted = false;
   private readonly history: EpochMetrics[] = [];
   private readonly fixedLatent: tf.Tensor2D;
-  private readonly nets: StepNetworks;
+  private nets: StepNetworks;
+  private position: TrainingPosition;
   private readonly threshold: number;
 
   constructor(private readonly parts: TrainerParts) {
     this.nets = { generator: parts.generator, discriminator: parts.discriminator, loss: parts.loss };
+    this.position = { step: 0, epoch: 0, stepInEpoch: 0, partialSums: [], partialSeconds: 0 };
     this.threshold = parts.discriminatorOutput === 'probability' ? 0.5 : 0;
     this.fixedLatent = tf.randomNormal([64, parts.latentDim], 0, 1, 'float32', deriveSeed(parts.seed, Streams.fixedLatent));
   }
@@ -97,20 +114,19 @@ export class AdversarialTrainer {
     if (stepsPerEpoch < 1) {
       throw new Error(`${parts.dataset.source}: ${parts.dataset.size} images make no batch of ${settings.batchSize}; lower trainer.batchSize or add images`);
     }
-    let position: TrainingPosition = { step: 0, epoch: 0, stepInEpoch: 0, partialSums: [], partialSeconds: 0 };
     mkdirSync(parts.runDir, { recursive: true });
     if (resume) {
       applyCheckpoint(resume, parts);
-      position = resume.manifest.position;
-      this.history.push(...this.readHistory(position.epoch));
-      parts.progress.line(`resuming from ${resume.dir} (epoch ${position.epoch + 1}, step ${position.step})`);
+      this.position = resume.manifest.position;
+      this.history.push(...this.readHistory(this.position.epoch));
+      parts.progress.line(`resuming from ${resume.dir} (epoch ${this.position.epoch + 1}, step ${this.position.step})`);
     }
-    const view = this.view(() => position);
+    const view = this.view();
     for (const callback of parts.callbacks) await callback.onTrainStart?.(view);
 
     let status: RunStatus = 'FINISHED';
-    while (position.epoch < settings.epochs) {
-      position = await this.runEpoch(position, stepsPerEpoch);
+    while (this.position.epoch < settings.epochs) {
+      this.position = await this.runEpoch(this.position, stepsPerEpoch);
       if (this.interrupted) {
         status = 'KILLED';
         break;
@@ -119,12 +135,14 @@ export class AdversarialTrainer {
       for (const callback of parts.callbacks) await callback.onEpochEnd?.(view, metrics);
       this.recordEpoch(metrics);
       const every = parts.checkpointEvery ?? 1;
-      if (position.epoch % every === 0 || position.epoch === settings.epochs || this.stopReason) await this.checkpoint(position);
+      if (this.position.epoch % every === 0 || this.position.epoch === settings.epochs || this.stopReason) await this.checkpoint(this.position);
       if (this.stopReason) {
-        parts.progress.line(`stopping after epoch ${position.epoch}: ${this.stopReason}`);
+        parts.progress.line(`stopping after epoch ${this.position.epoch}: ${this.stopReason}`);
         break;
       }
+      if (this.rollbackRequest) this.applyRollback(this.rollbackRequest);
     }
+    const position = this.position;
     if (status === 'KILLED') {
       await this.checkpoint(position);
       parts.progress.line(`interrupted at step ${position.step}; checkpoint written, continue with --resume ${parts.runDir}`);
@@ -267,16 +285,39 @@ export class AdversarialTrainer {
     await saveCheckpoint(parts.runDir, parts, position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, position.epoch), parts.keepCheckpoints ?? 2);
   }
 
-  private view(position: () => TrainingPosition): TrainingView {
+  /**
+   * Goes back to a snapshot: its weights, optimizer state and position; the
+   * epochs after it move from the history to `rollbacks.jsonl`; then the remedy.
+   */
+  private applyRollback(request: RollbackRequest): void {
+    const { parts } = this;
+    this.rollbackRequest = undefined;
+    const label = request.to ?? 'healthy';
+    const snapshot = readCheckpoint(join(parts.runDir, 'checkpoints', label));
+    applyCheckpoint(snapshot, parts);
+    const from = this.position;
+    this.position = snapshot.manifest.position;
+    const dropped = this.history.splice(this.position.epoch);
+    const record = { at_epoch: from.epoch, back_to_epoch: this.position.epoch, reason: request.reason, remedy: describeRemedy(request), dropped_epochs: dropped };
+    appendFileSync(join(parts.runDir, 'rollbacks.jsonl'), `${JSON.stringify(record)}\n`);
+    writeFileSync(join(parts.runDir, 'metrics.jsonl'), this.history.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    if (request.loss) this.nets = { ...this.nets, loss: request.loss };
+    scaleLearningRate(parts.discriminatorOptimizer, request.discriminatorLearningRateFactor);
+    scaleLearningRate(parts.generatorOptimizer, request.generatorLearningRateFactor);
+    for (const tracker of parts.trackers) tracker.setTags({ 'duel.rollback': `epoch ${from.epoch} -> ${this.position.epoch}: ${request.reason}` });
+    parts.progress.line(`rolled back from epoch ${from.epoch} to epoch ${this.position.epoch} (${request.reason}); remedy: ${describeRemedy(request)}`);
+  }
+
+  private view(): TrainingView {
     const { parts } = this;
     const trainer = this;
     return {
       runDir: parts.runDir,
       get epoch() {
-        return position().epoch;
+        return trainer.position.epoch;
       },
       get step() {
-        return position().step;
+        return trainer.position.step;
       },
       totalEpochs: parts.settings.epochs,
       generator: parts.generator,
@@ -288,6 +329,13 @@ export class AdversarialTrainer {
       history: this.history,
       requestStop(reason: string) {
         trainer.stopReason ??= reason;
+      },
+      saveSnapshot(label: string) {
+        if (!/^[a-z][a-z0-9-]*$/.test(label)) throw new Error(`snapshot label '${label}': use lower-case letters, digits and dashes`);
+        return saveCheckpoint(parts.runDir, parts, trainer.position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, trainer.position.epoch), 0, label);
+      },
+      rollback(request: RollbackRequest) {
+        trainer.rollbackRequest ??= request;
       },
       log: (line: string) => parts.progress.line(line),
     };
