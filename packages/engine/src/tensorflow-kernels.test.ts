@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from './backends';
 import { batchNormTraining, seededDropout, seededUniform } from './fast-ops';
-import { FUSED_BATCH_NORM, RANDOM_UNIFORM } from './tensorflow-kernels';
+import { FUSED_BATCH_NORM, LEAKY_RELU_GRAD, RANDOM_UNIFORM } from './tensorflow-kernels';
 import { probeTfjsNode } from './tfjs-node';
 
 // These kernels run TensorFlow ops through the real tfjs-node addon; without it there is nothing to test.
@@ -46,6 +46,21 @@ describe.skipIf(addon.problem !== undefined)('duel kernels on tensorflow', () =>
       viaFused.forEach((g, i) => expect(maxDiff(g, viaComposite[i]!), `gradient ${i}`).toBeLessThan(1e-4));
     });
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("LeakyRelu's gradient: one TensorFlow op here, tfjs' formula elsewhere, same values", async () => {
+    const x = [-2, -0.5, 0, 0.25, 3, -1e-8, 1e-8, 0];
+    const dy = [1, 2, 3, 4, 5, 6, 7, -8];
+    const expected = x.map((v, i) => (v > 0 ? dy[i]! : 0.2 * dy[i]!));
+    const grad = () => tf.tidy(() => Array.from(tf.grad((t) => tf.leakyRelu(t, 0.2))(tf.tensor1d(x), tf.tensor1d(dy)).dataSync()));
+    expect(tf.getKernel(LEAKY_RELU_GRAD, 'tensorflow')).toBeDefined();
+    grad().forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    await tf.setBackend('cpu');
+    try {
+      grad().forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    } finally {
+      await tf.setBackend('tensorflow');
+    }
   });
 
   it('seeded uniform draws repeat for a seed, differ across seeds and look uniform', () => {

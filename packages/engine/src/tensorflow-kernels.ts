@@ -32,6 +32,14 @@ export const FUSED_BATCH_NORM = 'DuelFusedBatchNorm';
  */
 export const RANDOM_UNIFORM = 'DuelRandomUniform';
 
+/**
+ * LeakyRelu's input gradient in one op (TensorFlow's LeakyReluGrad) instead of
+ * tfjs' greater + multiply + select. inputs: `dy`, `x`; attrs: `alpha`.
+ * Reached through the LeakyRelu gradient this module registers, which falls
+ * back to tfjs' own formula on backends without this kernel.
+ */
+export const LEAKY_RELU_GRAD = 'DuelLeakyReluGrad';
+
 interface TfeAttr {
   name: string;
   type: number;
@@ -122,8 +130,43 @@ const randomUniformKernel: tf.KernelConfig = {
   },
 };
 
+const leakyReluGradKernel: tf.KernelConfig = {
+  kernelName: LEAKY_RELU_GRAD,
+  backendName: 'tensorflow',
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+    const node = backend as unknown as NodeBackend;
+    const b = node.binding;
+    return node.executeMultipleOutputs('LeakyReluGrad', [
+      { name: 'alpha', type: b.TF_ATTR_FLOAT, value: (attrs as { alpha: number }).alpha },
+      { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    ], [dy, x], 1)[0]!;
+  },
+};
+
+/**
+ * tfjs' LeakyRelu gradient, but in one kernel where the backend has
+ * {@link LEAKY_RELU_GRAD}. Gradients are registered for all backends at once
+ * (tfjs keys them by kernel name only), so the fallback is tfjs-core's own
+ * formula: where(x > 0, dy, alpha * dy).
+ */
+const leakyReluGradient: tf.GradConfig = {
+  kernelName: tf.LeakyRelu,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved as [tf.Tensor];
+    const alpha = (attrs as { alpha: number }).alpha;
+    return {
+      x: () =>
+        tf.getKernel(LEAKY_RELU_GRAD, tf.getBackend())
+          ? (tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, { alpha }) as tf.Tensor)
+          : tf.where(tf.greater(x, 0), dy as tf.Tensor, tf.mul(dy as tf.Tensor, alpha)),
+    };
+  },
+};
+
 /** The kernels this module adds to 'tensorflow', by name. */
-export const TENSORFLOW_ADDED_KERNELS: readonly string[] = [FUSED_BATCH_NORM, RANDOM_UNIFORM];
+export const TENSORFLOW_ADDED_KERNELS: readonly string[] = [FUSED_BATCH_NORM, RANDOM_UNIFORM, LEAKY_RELU_GRAD];
 
 let registered = false;
 
@@ -133,5 +176,7 @@ export function registerTensorflowKernels(): void {
   registered = true;
   tf.registerKernel(fusedBatchNormKernel);
   tf.registerKernel(randomUniformKernel);
+  tf.registerKernel(leakyReluGradKernel);
   tf.registerGradient(fusedBatchNormGradient);
+  tf.registerGradient(leakyReluGradient);
 }

@@ -119,9 +119,9 @@ describe('wasm training kernels', () => {
         return tf.sigmoid(tf.reshape(tf.conv2d(h, d2, 1, 'valid'), [2, 1]));
       };
       const g = (g1: tf.Tensor4D, g2: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => {
-        let h = tf.conv2dTranspose(tf.reshape(tf.tensor(z), [2, 1, 1, 8]), g1, [2, 4, 4, 6], 1, 'valid');
+        let h: tf.Tensor4D = tf.conv2dTranspose(tf.reshape(tf.tensor(z), [2, 1, 1, 8]) as tf.Tensor4D, g1, [2, 4, 4, 6], 1, 'valid');
         const m = tf.moments(h, [0, 1, 2]);
-        h = tf.leakyRelu(tf.batchNorm4d(h, m.mean as tf.Tensor1D, m.variance as tf.Tensor1D, beta, gamma, 1e-3), 0.2);
+        h = tf.leakyRelu(tf.batchNorm4d(h, m.mean as tf.Tensor1D, m.variance as tf.Tensor1D, beta, gamma, 1e-3), 0.2) as tf.Tensor4D;
         return tf.tanh(tf.conv2dTranspose(h, g2, [2, 8, 8, 1], 2, 'same'));
       };
       const bce = (t: number, p: tf.Tensor) => {
