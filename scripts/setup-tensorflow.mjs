@@ -10,10 +10,19 @@
 // Idempotent: a stamp file records which wheel the addon was built from; a
 // second run with the same wheel and a loadable addon does nothing.
 //
+// --gpu builds @tensorflow/tfjs-node-gpu instead, against the GPU build of
+// TensorFlow 2.21 with its CUDA libraries (pip's tensorflow[and-cuda], about
+// 4 GB, installed into .cache/tf-gpu-venv). The TF libraries are linked, not
+// copied, into the package's deps/lib, and deps/nvidia points at the venv's
+// nvidia/ folder, so the $ORIGIN/../nvidia/... run paths inside TensorFlow's
+// libraries find CUDA. Untested here: this project's machines have no GPU.
+//
+// Every installed copy of the package is built (pnpm keeps one per peer set).
+//
 // Usage: node scripts/setup-tensorflow.mjs [--gpu] [--force]
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, createReadStream, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync, createReadStream, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,11 +41,11 @@ const WHEELS = {
     sha256: '2b847d217b02ee7731ed91431daf3250daa0196c3c94614d23be27232e6e5b6c',
   },
   // The GPU build takes its CUDA libraries from the nvidia-* wheels that
-  // tensorflow[and-cuda] pulls in; only the wheel's own files are placed here.
+  // tensorflow[and-cuda] pulls in, so it is pip-installed into a venv, not unpacked.
   gpu: {
     pkg: '@tensorflow/tfjs-node-gpu',
-    requirement: 'tensorflow==2.21.0',
-    file: 'tensorflow-2.21.0-cp311-cp311-manylinux_2_27_x86_64.whl',
+    requirement: 'tensorflow[and-cuda]==2.21.0',
+    file: 'tensorflow[and-cuda]==2.21.0 (.cache/tf-gpu-venv)',
     sha256: null,
   },
 };
@@ -65,13 +74,22 @@ function python() {
   return fail('finding Python', 'No python3 >= 3.9 found (set DUEL_PYTHON). pip is needed to fetch the TensorFlow wheel.');
 }
 
-function packageDir(pkg) {
+/** Every installed copy of the package: the one packages/engine resolves, and any other pnpm keeps. */
+function packageDirs(pkg) {
   const require = createRequire(join(root, 'packages/engine/package.json'));
+  const dirs = new Set();
   try {
-    return dirname(require.resolve(`${pkg}/package.json`));
+    dirs.add(realpathSync(dirname(require.resolve(`${pkg}/package.json`))));
   } catch {
-    return fail(`locating ${pkg}`, `Run "pnpm install" first: ${pkg} is not installed under packages/engine.`);
+    fail(`locating ${pkg}`, `Run "pnpm install" first: ${pkg} is not installed under packages/engine.`);
   }
+  const store = join(root, 'node_modules/.pnpm');
+  const prefix = `${pkg.replace('/', '+')}@`;
+  for (const entry of existsSync(store) ? readdirSync(store) : []) {
+    const candidate = join(store, entry, 'node_modules', pkg);
+    if (entry.startsWith(prefix) && existsSync(join(candidate, 'package.json'))) dirs.add(realpathSync(candidate));
+  }
+  return [...dirs];
 }
 
 function addonLoads(dir) {
@@ -104,20 +122,32 @@ async function fetchWheel(py, wheel) {
   return path;
 }
 
-function extract(py, wheelPath, dir) {
+function freshDeps(dir) {
   const lib = join(dir, 'deps/lib');
   const include = join(dir, 'deps/include');
   rmSync(join(dir, 'deps'), { recursive: true, force: true });
   mkdirSync(lib, { recursive: true });
   mkdirSync(include, { recursive: true });
+  return { lib, include };
+}
+
+function linkNames(lib) {
+  symlinkSync('libtensorflow_cc.so.2', join(lib, 'libtensorflow.so'));
+  symlinkSync('libtensorflow_cc.so.2', join(lib, 'libtensorflow.so.2'));
+  symlinkSync('libtensorflow_framework.so.2', join(lib, 'libtensorflow_framework.so'));
+}
+
+/** The C API headers and the few headers they include from the rest of TensorFlow. */
+const HEADER_DIRS = ['tensorflow/c/', 'xla/tsl/c/', 'tensorflow/core/platform/ctstring', 'tsl/platform/ctstring'];
+
+function extract(py, wheelPath, dir) {
+  const { lib, include } = freshDeps(dir);
   // Python's zipfile is always there with pip; no unzip binary is needed.
   const script = `
 import sys, zipfile, os
 whl, lib, inc = sys.argv[1:4]
 z = zipfile.ZipFile(whl)
-# The C API headers and the few headers they include from the rest of TensorFlow.
-HEADERS = tuple('tensorflow/include/' + d for d in (
-    'tensorflow/c/', 'xla/tsl/c/', 'tensorflow/core/platform/ctstring', 'tsl/platform/ctstring'))
+HEADERS = tuple('tensorflow/include/' + d for d in ${JSON.stringify(HEADER_DIRS)})
 for name in z.namelist():
     if name in ('tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2'):
         with z.open(name) as src, open(os.path.join(lib, os.path.basename(name)), 'wb') as dst:
@@ -130,9 +160,49 @@ for name in z.namelist():
 `;
   const run = spawnSync(py, ['-c', script, wheelPath, lib, include], { stdio: 'inherit' });
   if (run.status !== 0) fail('extracting the TensorFlow C library from the wheel', wheelPath);
-  symlinkSync('libtensorflow_cc.so.2', join(lib, 'libtensorflow.so'));
-  symlinkSync('libtensorflow_cc.so.2', join(lib, 'libtensorflow.so.2'));
-  symlinkSync('libtensorflow_framework.so.2', join(lib, 'libtensorflow_framework.so'));
+  linkNames(lib);
+}
+
+/** pip-installs tensorflow[and-cuda] into its own venv; returns the installed tensorflow/ and nvidia/ folders. */
+function installGpuTensorflow(py, requirement) {
+  const venv = join(root, '.cache/tf-gpu-venv');
+  const venvPy = join(venv, 'bin/python');
+  if (!existsSync(venvPy)) {
+    say(`creating ${venv}`);
+    const made = spawnSync(py, ['-m', 'venv', venv], { stdio: 'inherit' });
+    if (made.status !== 0) fail('creating the GPU venv', `${py} -m venv ${venv}`);
+  }
+  say(`pip install ${requirement} (TensorFlow with its CUDA and cuDNN wheels, about 4 GB)`);
+  const pip = spawnSync(venvPy, ['-m', 'pip', 'install', '--disable-pip-version-check', requirement], { stdio: 'inherit' });
+  if (pip.status !== 0) fail(`pip install ${requirement}`, 'see pip\'s output above.');
+  const site = spawnSync(venvPy, ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], { encoding: 'utf8' }).stdout.trim();
+  const tensorflow = join(site, 'tensorflow');
+  for (const file of ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2', 'include/tensorflow/c/c_api.h']) {
+    if (!existsSync(join(tensorflow, file))) fail('checking the installed TensorFlow', `no ${join(tensorflow, file)}`);
+  }
+  return { tensorflow, nvidia: join(site, 'nvidia') };
+}
+
+/** Places an installed GPU TensorFlow into a tfjs-node-gpu copy: libraries and CUDA linked, headers copied. */
+function placeInstalled(py, installed, dir) {
+  const { lib, include } = freshDeps(dir);
+  for (const file of ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2']) symlinkSync(join(installed.tensorflow, file), join(lib, file));
+  // TensorFlow finds CUDA through run paths like $ORIGIN/../nvidia/cublas/lib; $ORIGIN is deps/lib here.
+  if (existsSync(installed.nvidia)) symlinkSync(installed.nvidia, join(dir, 'deps/nvidia'));
+  const script = `
+import os, shutil, sys, json
+src, inc, wanted = sys.argv[1], sys.argv[2], tuple(json.loads(sys.argv[3]))
+base = os.path.join(src, 'include')
+for folder, _, files in os.walk(base):
+    for f in files:
+        rel = os.path.relpath(os.path.join(folder, f), base)
+        if rel.startswith(wanted):
+            os.makedirs(os.path.join(inc, os.path.dirname(rel)), exist_ok=True)
+            shutil.copyfile(os.path.join(folder, f), os.path.join(inc, rel))
+`;
+  const run = spawnSync(py, ['-c', script, installed.tensorflow, include, JSON.stringify(HEADER_DIRS)], { stdio: 'inherit' });
+  if (run.status !== 0) fail('copying the TensorFlow C headers', installed.tensorflow);
+  linkNames(lib);
 }
 
 function buildAddon(dir) {
@@ -152,17 +222,22 @@ function buildAddon(dir) {
 }
 
 const wheel = gpu ? WHEELS.gpu : WHEELS.cpu;
-const dir = packageDir(wheel.pkg);
-const stampPath = join(dir, 'deps/duel-stamp.json');
 const stamp = JSON.stringify({ wheel: wheel.file, sha256: wheel.sha256 });
-if (!force && existsSync(stampPath) && readFileSync(stampPath, 'utf8') === stamp && addonLoads(dir)) {
-  say(`${wheel.pkg} already built from ${wheel.file}`);
-  process.exit(0);
+const todo = packageDirs(wheel.pkg).filter((dir) => {
+  const stampPath = join(dir, 'deps/duel-stamp.json');
+  const done = !force && existsSync(stampPath) && readFileSync(stampPath, 'utf8') === stamp && addonLoads(dir);
+  if (done) say(`${dir}: already built from ${wheel.file}`);
+  return !done;
+});
+if (todo.length > 0) {
+  const py = python();
+  const source = gpu ? installGpuTensorflow(py, wheel.requirement) : await fetchWheel(py, wheel);
+  for (const dir of todo) {
+    if (gpu) placeInstalled(py, source, dir);
+    else extract(py, source, dir);
+    buildAddon(dir);
+    if (!addonLoads(dir)) fail('loading the built addon', `${join(dir, 'lib/napi-v8/tfjs_binding.node')} did not load.`);
+    writeFileSync(join(dir, 'deps/duel-stamp.json'), stamp);
+    say(`${dir}: ready (TensorFlow C library from ${wheel.file})`);
+  }
 }
-const py = python();
-const wheelPath = await fetchWheel(py, wheel);
-extract(py, wheelPath, dir);
-buildAddon(dir);
-if (!addonLoads(dir)) fail('loading the built addon', `${join(dir, 'lib/napi-v8/tfjs_binding.node')} did not load.`);
-writeFileSync(stampPath, stamp);
-say(`${wheel.pkg} ready (TensorFlow C library from ${wheel.file})`);
