@@ -26,7 +26,8 @@
  * {@link startParentRun} makes a sweep a parent run; each trial is a child run whose RunInfo
  * comes from {@link ParentRun.childRun} (in-process) or, for a trial process, from
  * `--parent-run-id <parent.runId>` plus {@link ParentRun.childTags}. Children carry
- * `mlflow.parentRunId`; their params are their own resolved experiments, so the varied settings
+ * `mlflow.parentRunId` and go to their parent's MLflow experiment (unless their tracker names
+ * an `experimentName`), where the MLflow UI nests them; their params are their own resolved experiments, so the varied settings
  * appear as params at their dot paths (and as the `duel.sweep.settings` tag).
  */
 export { MlflowTracker, creationTags, type MlflowTrackerOptions, type MlflowEndResult } from './mlflow-tracker';

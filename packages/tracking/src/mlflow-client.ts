@@ -290,6 +290,12 @@ export class MlflowClient {
     return res.run.info;
   }
 
+  /** The name of the experiment with this id. */
+  async getExperimentName(experimentId: string, retry?: Partial<RetryPolicy>): Promise<string> {
+    const res = await this.call<{ experiment: { name: string } }>('GET', 'experiments/get', { query: { experiment_id: experimentId }, retry });
+    return res.experiment.name;
+  }
+
   async getRun(runId: string, retry?: Partial<RetryPolicy>): Promise<MlflowRun> {
     const res = await this.call<{ run: MlflowRun }>('GET', 'runs/get', { query: { run_id: runId }, retry });
     return res.run;

@@ -72,6 +72,28 @@ describe('MlflowTracker (mocked server)', () => {
     expect(run.tags.get('duel.error')).toBe('RangeError: loss is NaN');
   });
 
+  it("puts a trial in its parent run's experiment, unless it names one", async () => {
+    const parent = make();
+    await parent.start({ name: 'sweep', runDir, experiment: { name: 'the-sweep' } });
+    const childDir = mkdtempSync(join(tmpdir(), 'duel-tracker-'));
+    const namedDir = mkdtempSync(join(tmpdir(), 'duel-tracker-'));
+    try {
+      const child = make();
+      await child.start({ ...info(), runDir: childDir, parentRunId: parent.runId! });
+      expect(logs).toContain(`mlflow: run ${child.runId} in experiment 'the-sweep' (${parent.experimentId}) at ${fake.origin}`);
+      const named = make({ experimentName: 'elsewhere' });
+      await named.start({ ...info(), runDir: namedDir, parentRunId: parent.runId! });
+      await Promise.all([child.end('FINISHED'), named.end('FINISHED'), parent.end('FINISHED')]);
+      expect(fake.runs.get(child.runId!)?.info.experiment_id).toBe(parent.experimentId);
+      expect(fake.runs.get(child.runId!)?.tags.get('mlflow.parentRunId')).toBe(parent.runId);
+      expect(fake.experiments.has('unit')).toBe(false);
+      expect(fake.runs.get(named.runId!)?.info.experiment_id).toBe(fake.experiments.get('elsewhere'));
+    } finally {
+      rmSync(childDir, { recursive: true, force: true });
+      rmSync(namedDir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps every metric through 503s and refused connections, in order', async () => {
     const t = make();
     await t.start(info());

@@ -23,7 +23,7 @@ import { readRunState, writeRunState, type MlflowRunState } from './run-state';
 export interface MlflowTrackerOptions {
   /** The tracking server, e.g. `http://127.0.0.1:5000`. */
   uri: string;
-  /** @default the experiment's `name` */
+  /** @default a trial's parent run's experiment (RunInfo.parentRunId), else the experiment's `name` */
   experimentName?: string;
   /** @default the run's name */
   runName?: string;
@@ -192,6 +192,8 @@ export class MlflowTracker implements Tracker {
       version: 1,
       uri: this.client.uri,
       experimentName,
+      // A trial goes where its parent is, unless told otherwise.
+      ...(run.parentRunId && !o.experimentName ? { parentRunId: run.parentRunId } : {}),
       runUid,
       runName,
       startTime: Date.now(),

@@ -16,7 +16,7 @@ export const mlflowOptionsSchema = z
   .object({
     /** The tracking server. @default the MLFLOW_TRACKING_URI environment variable */
     uri: z.string().min(1).optional(),
-    /** The MLflow experiment runs go to (created if missing). @default the experiment's `name` */
+    /** The MLflow experiment runs go to (created if missing). @default a sweep trial's parent run's experiment, else the experiment's `name` */
     experimentName: z.string().min(1).optional(),
     /** Upload checkpoints/ artifacts too (they are large and stay in the run directory). @default false */
     uploadCheckpoints: z.boolean().default(false),

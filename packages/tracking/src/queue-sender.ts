@@ -96,6 +96,12 @@ export class QueueSender {
   async ensureRun(retry: Partial<RetryPolicy>): Promise<string> {
     if (this.state.runId) return this.state.runId;
     const s = this.state;
+    if (!s.experimentId && s.parentRunId) {
+      const experimentId = (await this.client.getRun(s.parentRunId, retry)).info.experiment_id;
+      s.experimentName = await this.client.getExperimentName(experimentId, retry);
+      s.experimentId = experimentId;
+      this.saveState();
+    }
     if (!s.experimentId) {
       s.experimentId = await this.client.getOrCreateExperiment(s.experimentName, retry);
       this.saveState();

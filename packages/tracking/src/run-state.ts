@@ -14,6 +14,11 @@ export interface MlflowRunState {
   experimentName: string;
   experimentId?: string;
   /**
+   * A trial's parent run: its experiment is this run's (MLflow nests runs
+   * only within one experiment), found when the run is created.
+   */
+  parentRunId?: string;
+  /**
    * A random id tagged on the run as `duel.run_uid`. If a create request
    * reached the server but its answer was lost, a search for this tag finds
    * the run instead of creating a second one.

@@ -103,6 +103,10 @@ export class FakeMlflow {
         const id = this.experiments.get(q.get('experiment_name') ?? '');
         return id ? { statusCode: 200, body: { experiment: { experiment_id: id, name: q.get('experiment_name') } } } : error(404, 'RESOURCE_DOES_NOT_EXIST', 'no such experiment');
       }
+      case 'experiments/get': {
+        const name = [...this.experiments].find(([, id]) => id === q.get('experiment_id'))?.[0];
+        return name !== undefined ? { statusCode: 200, body: { experiment: { experiment_id: q.get('experiment_id'), name } } } : error(404, 'RESOURCE_DOES_NOT_EXIST', 'no such experiment');
+      }
       case 'experiments/create': {
         if (this.experiments.has(body.name)) return error(400, 'RESOURCE_ALREADY_EXISTS', `Experiment(name=${body.name}) already exists.`);
         const id = String(this.experiments.size + 1);
