@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { applyCheckpoint, readCheckpoint, saveCheckpoint, type LoadedCheckpoint, type TrainingPosition } from './checkpoint';
 import type { Callback, DiscriminatorOutput, EpochMetrics, GanLoss, ImageDataset, Network, Optimizer, RollbackRequest, RunStatus, Tracker, TrainingView } from './contracts';
+import { UserInputError } from './errors';
 import type { TrainerSettings } from './experiment';
 import type { ProgressSink } from './progress';
 import { deriveSeed, permutation, SeededStepRandom, Streams } from './random';
@@ -112,7 +113,8 @@ export class AdversarialTrainer {
     const { settings } = parts;
     const stepsPerEpoch = this.stepsPerEpoch;
     if (stepsPerEpoch < 1) {
-      throw new Error(`${parts.dataset.source}: ${parts.dataset.size} images make no batch of ${settings.batchSize}; lower trainer.batchSize or add images`);
+      // A setting that does not fit the data: bad input (exit code 2), not a crash.
+      throw new UserInputError(`${parts.dataset.source}: ${parts.dataset.size} images make no batch of ${settings.batchSize}; lower trainer.batchSize or add images`);
     }
     mkdirSync(parts.runDir, { recursive: true });
     if (resume) {
