@@ -109,7 +109,9 @@ export const commands: Record<string, Command> = {
       return 0;
     }
     process.stderr.write(`sweep done: ${result.dir}/results.md\n`);
-    return result.records.every((r) => r.status === 'FINISHED') ? 0 : 1;
+    if (result.records.length === result.trials.length && result.records.every((r) => r.status === 'FINISHED')) return 0;
+    // An interrupted sweep (a trial KILLED, or trials never started) exits as interrupted, like `duel train`.
+    return result.records.some((r) => r.status === 'FAILED') ? 1 : 130;
   },
 
   async report(args, values) {
