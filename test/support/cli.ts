@@ -1,9 +1,16 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const repoRoot = resolve(__dirname, '..', '..');
-const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
 const main = join(repoRoot, 'packages', 'cli', 'src', 'main.ts');
+
+/**
+ * How `pnpm duel` starts the CLI: node with tsx's loader in-process. Not the
+ * `tsx` binary: it relays a signal to its child and SIGKILLs it unless the
+ * child answers within ~60 ms, which a busy training step never does.
+ */
+export const cliCommand: readonly string[] = [process.execPath, '--import', pathToFileURL(join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, main];
 
 export interface CliResult {
   code: number | null;
@@ -14,7 +21,7 @@ export interface CliResult {
 /** Runs `pnpm duel ...` as a user would (a separate process), without pnpm's own output. */
 export function duel(args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(tsx, [main, ...args], {
+    const child = spawn(cliCommand[0]!, [...cliCommand.slice(1), ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
