@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { definePlugin, partSchema, type Callback, type GanLoss, type Part, type PluginKind } from '@duel/core';
@@ -30,8 +30,10 @@ export const diagnosticsOptions = z
       })
       .strict()
       .default({ discriminatorLearningRateFactor: 0.5 }),
-    /** Rollbacks allowed in one run; past that the policy acts as `stop`. @default 2 */
-    maxRollbacks: z.number().int().nonnegative().default(2),
+    /** Rollbacks allowed in one run; past that the policy acts as `stop`. @default 3 */
+    maxRollbacks: z.number().int().nonnegative().default(3),
+    /** Healthy epochs kept as snapshots (`checkpoints/healthy-0` is the newest). @default 3 */
+    healthySnapshots: z.number().int().positive().default(3),
   })
   .strict();
 
@@ -43,8 +45,9 @@ export interface DiagnosticsContext {
 
 /**
  * Watches every epoch for the failures GAN runs are known for (the book: "the
- * discriminator tends to end up dominating") and applies the policy. Healthy
- * epochs are kept as the `healthy` snapshot that a rollback returns to.
+ * discriminator tends to end up dominating") and applies the policy. The last
+ * healthy epochs are kept as snapshots (`healthy-0`, `healthy-1`...): a
+ * rollback returns to the newest, a second one further back.
  */
 export const diagnostics = definePlugin({
   kind: 'callback',
@@ -66,10 +69,19 @@ export const diagnostics = definePlugin({
         const fresh = findings.filter((f) => !reported.has(`${f.kind}@${f.epoch}`));
         metrics['problems'] = fresh.length;
         if (fresh.length === 0) {
-          // Only an epoch with nothing wrong, and D not already pinned, becomes the state a rollback returns to.
-          const ongoing = detectProblems(view.history.slice(-1 - options.patience), realDiversity, { fakeAccuracyThreshold: options.fakeAccuracyThreshold, patience: options.patience });
+          // Only an epoch that shows no sign of a problem on its own (patience 1), with D not
+          // pinned, becomes the state a rollback returns to.
+          // (A single epoch: D dominance needs two epochs to show, which `pinned` covers.)
+          const signs = detectProblems([metrics], realDiversity, {
+            fakeAccuracyThreshold: options.fakeAccuracyThreshold,
+            patience: 1,
+            collapseFraction: options.collapseFraction,
+          });
           const pinned = metrics.d_fake_acc >= options.fakeAccuracyThreshold;
-          if (ongoing.length === 0 && !pinned && Number.isFinite(metrics.d_loss) && Number.isFinite(metrics.g_loss)) await view.saveSnapshot('healthy');
+          if (signs.length === 0 && !pinned) {
+            rotateHealthy(view.runDir, options.healthySnapshots);
+            await view.saveSnapshot('healthy-0');
+          }
           return;
         }
         for (const finding of fresh) {
@@ -83,10 +95,18 @@ export const diagnostics = definePlugin({
           view.requestStop(`diagnostics: ${reason}${options.policy === 'rollback' ? ` (after ${rollbacks} rollbacks)` : ''}`);
           return;
         }
+        // The first rollback returns to the newest healthy epoch; if training fails again
+        // from there, the next goes one healthy snapshot further back.
+        const to = Math.min(rollbacks, options.healthySnapshots - 1);
         rollbacks += 1;
+        if (!existsSync(join(view.runDir, 'checkpoints', `healthy-${to}`))) {
+          view.requestStop(`diagnostics: ${reason} (no healthy epoch to roll back to)`);
+          return;
+        }
         const loss = options.remedy.loss ? await context.createPart<GanLoss>('loss', options.remedy.loss, 'callbacks.diagnostics.options.remedy.loss') : undefined;
         view.rollback({
           reason,
+          to: `healthy-${to}`,
           ...(loss ? { loss } : {}),
           ...(options.remedy.discriminatorLearningRateFactor !== undefined ? { discriminatorLearningRateFactor: options.remedy.discriminatorLearningRateFactor } : {}),
           ...(options.remedy.generatorLearningRateFactor !== undefined ? { generatorLearningRateFactor: options.remedy.generatorLearningRateFactor } : {}),
@@ -97,6 +117,13 @@ export const diagnostics = definePlugin({
     };
   },
 });
+
+/** healthy-0 -> healthy-1 -> ... ; the oldest beyond `keep` goes. */
+function rotateHealthy(runDir: string, keep: number): void {
+  const path = (i: number) => join(runDir, 'checkpoints', `healthy-${i}`);
+  rmSync(path(keep - 1), { recursive: true, force: true });
+  for (let i = keep - 2; i >= 0; i--) if (existsSync(path(i))) renameSync(path(i), path(i + 1));
+}
 
 function record(runDir: string, finding: Finding, policy: string): void {
   appendFileSync(join(runDir, 'diagnostics.jsonl'), `${JSON.stringify({ ...finding, policy })}\n`);

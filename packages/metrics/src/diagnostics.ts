@@ -19,7 +19,7 @@ export function sampleDiversity(features: FeatureMatrix, maxSamples = 1000): num
 }
 
 /** The problems {@link detectProblems} recognises. */
-export type ProblemKind = 'discriminator-dominating' | 'mode-collapse' | 'non-finite';
+export type ProblemKind = 'discriminator-dominating' | 'discriminator-saturated' | 'mode-collapse' | 'non-finite';
 
 /** One problem, reported at the epoch where its condition first held. */
 export interface Finding {
@@ -64,6 +64,9 @@ function slope(ys: readonly number[]): number {
  *   above the epoch before it, with a positive least-squares slope across
  *   the window). This is how the book's run ends ("the discriminator tends to
  *   end up dominating", ch. 4).
+ * - `discriminator-saturated`: for `patience` epochs D's mean scores on real
+ *   and fake batches are equal (within 0.02) and at an extreme (above 0.95 or
+ *   below 0.05): D no longer separates them and G gets no gradient.
  * - `mode-collapse`: the generated samples' diversity (history field
  *   `diversityKey`, written by the evaluation callback) below
  *   `collapseFraction` of `realDiversity`.
@@ -82,7 +85,7 @@ export function detectProblems(history: readonly EpochMetrics[], realDiversity: 
   const diversityKey = options.diversityKey ?? 'diversity';
   if (!Number.isInteger(patience) || patience < 1) throw new Error(`detectProblems: patience must be a positive integer, got ${patience}`);
   const findings: Finding[] = [];
-  const active: Record<ProblemKind, boolean> = { 'discriminator-dominating': false, 'mode-collapse': false, 'non-finite': false };
+  const active: Record<ProblemKind, boolean> = { 'discriminator-dominating': false, 'discriminator-saturated': false, 'mode-collapse': false, 'non-finite': false };
   const report = (kind: ProblemKind, holds: boolean, epoch: number, message: () => string): void => {
     if (holds && !active[kind]) findings.push({ kind, epoch, message: message() });
     active[kind] = holds;
@@ -106,6 +109,20 @@ export function detectProblems(history: readonly EpochMetrics[], realDiversity: 
       }
     }
     if (!dominating) active['discriminator-dominating'] = false;
+
+    // D's outputs stuck at one extreme for real and fake alike: it tells them apart no more
+    // and gives G no gradient (what a much too fast D ends in). Equilibrium (both near 0.5) is not this.
+    if (t + 1 >= patience && 'd_real_mean' in h && 'd_fake_mean' in h) {
+      const window = history.slice(t - patience + 1, t + 1);
+      const saturated = window.every((e) => {
+        const real = e['d_real_mean']!;
+        const fake = e['d_fake_mean']!;
+        return Math.abs(real - fake) < 0.02 && Math.abs((real + fake) / 2 - 0.5) > 0.45;
+      });
+      report('discriminator-saturated', saturated, h.epoch, () =>
+        `epoch ${h.epoch}: for ${patience} epochs D scores real and fake images alike (mean D(x) ${h['d_real_mean']!.toFixed(3)}, mean D(G(z)) ${h['d_fake_mean']!.toFixed(3)}); the discriminator has saturated and training has collapsed`,
+      );
+    }
 
     const diversity = h[diversityKey];
     if (diversity !== undefined && realDiversity !== undefined && Number.isFinite(realDiversity) && realDiversity > 0) {
