@@ -8,7 +8,7 @@ import { DEFAULT_EXPERIMENT } from './default-experiment';
 import type { CliValues } from './main';
 import { activateBackend, train } from './run';
 import { runSweep } from './sweep';
-import { describeNetwork } from './describe';
+import { summary } from '@duel/models';
 
 type Command = (args: string[], values: CliValues) => Promise<number>;
 
@@ -65,8 +65,8 @@ export const commands: Record<string, Command> = {
     const context = { imageShape: resolved.imageShape, seed: 0, random: { nextSeed: () => 0 } };
     const generator = (await resolved.parts.generator.plugin.create(resolved.parts.generator.options, context)) as BuiltNetwork;
     const discriminator = (await resolved.parts.discriminator.plugin.create(resolved.parts.discriminator.options, context)) as BuiltNetwork;
-    process.stdout.write(`${describeNetwork(`Generator (${resolved.experiment.model.generator.type})`, generator.model)}\n\n`);
-    process.stdout.write(`${describeNetwork(`Discriminator (${resolved.experiment.model.discriminator.type})`, discriminator.model)}\n`);
+    process.stdout.write(`Generator (${resolved.experiment.model.generator.type})\n${summary(generator.model).text}\n\n`);
+    process.stdout.write(`Discriminator (${resolved.experiment.model.discriminator.type})\n${summary(discriminator.model).text}\n`);
     generator.model.dispose();
     discriminator.model.dispose();
     return 0;
