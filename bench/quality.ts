@@ -287,12 +287,12 @@ for (const seed of seeds) {
   say(`seed ${seed}: keras`);
   const k = await trainKeras(seed);
   const ks = await score(k.samples);
-  say(`seed ${seed}: keras trained in ${k.trainSeconds.toFixed(0)} s (${k.totalSeconds.toFixed(0)} s with start-up): FID ${ks.fid.toFixed(3)}  KID ${ks.kid.toFixed(5)}`);
+  say(`seed ${seed}: keras trained in ${k.trainSeconds.toFixed(0)} s (${k.totalSeconds.toFixed(0)} s with start-up), scored in ${ks.seconds.toFixed(0)} s: FID ${ks.fid.toFixed(3)}  KID ${ks.kid.toFixed(5)}`);
   results.push({ seed, system: 'keras', train: k, score: ks });
   say(`seed ${seed}: duel`);
   const d = await trainDuel(seed);
   const ds = await score(d.samples);
-  say(`seed ${seed}: duel trained in ${d.trainSeconds.toFixed(0)} s (${d.totalSeconds.toFixed(0)} s with set-up and sampling): FID ${ds.fid.toFixed(3)}  KID ${ds.kid.toFixed(5)}`);
+  say(`seed ${seed}: duel trained in ${d.trainSeconds.toFixed(0)} s (${d.totalSeconds.toFixed(0)} s with set-up and sampling), scored in ${ds.seconds.toFixed(0)} s: FID ${ds.fid.toFixed(3)}  KID ${ds.kid.toFixed(5)}`);
   results.push({ seed, system: 'duel', train: d, score: ds });
 }
 
@@ -329,7 +329,10 @@ const verdict = !Number.isFinite(noise)
 timings.total_s = clock() - started;
 console.log(`FID/KID: domain-classifier features (${extractor.hash.slice(0, 12)}, held-out accuracy ${(Number(extractor.metadata['testAccuracy']) * 100).toFixed(1)}%), ${n} samples vs ${realTest.features.n} test images; ± is the sd over seeds`);
 console.log(`verdict: ${verdict}`);
-console.log(`time: data ${timings.data_s!.toFixed(0)} s, extractor ${timings.extractor_s!.toFixed(0)} s, real features ${timings.real_features_s!.toFixed(0)} s, total ${timings.total_s.toFixed(0)} s`);
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+console.log(`time: data ${timings.data_s!.toFixed(0)} s, extractor ${timings.extractor_s!.toFixed(0)} s, real features ${timings.real_features_s!.toFixed(0)} s, ` +
+  `keras ${sum(of('keras').map((r) => r.train.totalSeconds)).toFixed(0)} s, duel ${sum(of('duel').map((r) => r.train.totalSeconds)).toFixed(0)} s, ` +
+  `scoring ${sum(results.map((r) => r.score.seconds)).toFixed(0)} s, total ${timings.total_s.toFixed(0)} s`);
 
 const round = (x: number, digits: number) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 const kids = (system: 'duel' | 'keras') => of(system).map((r) => round(r.score.kid, 6));
@@ -352,6 +355,7 @@ console.log(JSON.stringify({
   extractor: { id: extractor.id, hash: extractor.hash.slice(0, 16), test_accuracy: round(Number(extractor.metadata['testAccuracy']), 4) },
   duel_train_s: of('duel').map((r) => round(r.train.trainSeconds, 1)),
   keras_train_s: of('keras').map((r) => round(r.train.trainSeconds, 1)),
+  score_s: results.map((r) => round(r.score.seconds, 1)),
   total_s: round(timings.total_s, 1),
 }));
 extractor.dispose?.();
