@@ -266,7 +266,7 @@ describe('evaluation callback', () => {
     const generator = tf.model({ inputs: latent, outputs: tf.layers.reshape({ targetShape: [28, 28, 1] }).apply(dense) as tf.SymbolicTensor });
     const lines: string[] = [];
     const view = { dataset: train, generator, latentDim: 8, totalEpochs: 5, log: (l: string) => lines.push(l) } as unknown as TrainingView;
-    const metrics = (epoch: number): EpochMetrics => ({ epoch, step: epoch, d_loss: 1, g_loss: 1, d_real_acc: 0.5, d_fake_acc: 0.5, d_acc: 0.5, g_acc: 0.5, images_per_s: 1, seconds: 1 });
+    const metrics = (epoch: number): EpochMetrics => ({ epoch, step: epoch, d_loss: 1, g_loss: 1, d_real_acc: 0.5, d_fake_acc: 0.5, d_acc: 0.5, g_acc: 0.5, d_real_mean: 0.5, d_fake_mean: 0.5, grad_norm_d: 1, grad_norm_g: 1, images_per_s: 1, seconds: 1 });
     const before = tf.memory().numTensors;
     const first = metrics(1);
     await callback.onEpochEnd!(view, first);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { duel, repoRoot } from './support/cli';
+import { cliCommand, duel } from './support/cli';
 import { readJsonLines, tempDir } from './support/runs';
 
 const base = join(__dirname, '..', 'experiments', 'dcgan-fashion-mnist.yaml');
@@ -40,7 +40,7 @@ describe('ablation sweeps', () => {
     const out = join(dir, 'sweep');
     // Interrupt after the second trial has finished.
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'packages/cli/src/main.ts'), 'sweep', file, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(cliCommand[0]!, [...cliCommand.slice(1), 'sweep', file, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       let finished = 0;
       child.stderr.on('data', (c: Buffer) => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { duel, repoRoot } from './support/cli';
+import { cliCommand, duel } from './support/cli';
 import { latestCheckpoint, readJsonLines, tempDir, tinySet } from './support/runs';
 
 const experiment = join(__dirname, '..', 'experiments', 'dcgan-fashion-mnist.yaml');
@@ -25,7 +25,7 @@ describe('exact resume', () => {
     // Interrupted mid-epoch by SIGINT, then resumed.
     const killed = join(root, 'killed');
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'packages/cli/src/main.ts'), 'train', experiment, '--out', killed, ...settings], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(cliCommand[0]!, [...cliCommand.slice(1), 'train', experiment, '--out', killed, ...settings], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       let signalled = false;
       child.stderr.on('data', (c: Buffer) => {

@@ -1,4 +1,3 @@
-#!/usr/bin/env tsx
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserInputError } from '@duel/core';
 import { commands } from './commands';

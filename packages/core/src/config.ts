@@ -14,9 +14,13 @@ type JsonObject = { [key: string]: Json };
 
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Objects merge key by key; anything else (arrays included) is replaced. */
+/**
+ * Objects merge key by key; anything else (arrays included) is replaced. A
+ * part whose `type` changes is replaced whole: options belong to their plugin.
+ */
 export function deepMerge(base: Json, override: Json): Json {
   if (!isObject(base) || !isObject(override)) return override;
+  if (typeof override['type'] === 'string' && typeof base['type'] === 'string' && override['type'] !== base['type']) return override;
   const out: JsonObject = { ...base };
   for (const [key, value] of Object.entries(override)) out[key] = key in base ? deepMerge(base[key]!, value) : value;
   return out;
@@ -95,7 +99,11 @@ export function setPath(doc: JsonObject, path: string[], value: Json): void {
   }
   const last = path[path.length - 1]!;
   if (Array.isArray(node)) node[Number(last)] = value;
-  else if (isObject(node)) node[last] = value;
+  else if (isObject(node)) {
+    // `--set loss.type=hinge` swaps the plugin: the old plugin's options go with it.
+    if (last === 'type' && typeof node['type'] === 'string' && node['type'] !== value) delete node['options'];
+    node[last] = value;
+  }
 }
 
 /** A part after validation: its plugin and parsed options. */

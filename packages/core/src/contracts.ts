@@ -147,6 +147,12 @@ export interface EpochMetrics {
   d_fake_acc: number;
   d_acc: number;
   g_acc: number;
+  /** Mean D(x) and D(G(z)) as probabilities (sigmoid of logits for logit discriminators). */
+  d_real_mean: number;
+  d_fake_mean: number;
+  /** Global gradient norms of each network's update. */
+  grad_norm_d: number;
+  grad_norm_g: number;
   images_per_s: number;
   seconds: number;
   [extra: string]: number;

@@ -4,7 +4,7 @@ import { detectProblems, sampleDiversity } from './diagnostics';
 import { featureMatrix } from './linalg';
 
 function epoch(e: number, over: Partial<EpochMetrics> = {}): EpochMetrics {
-  return { epoch: e, step: e * 10, d_loss: 0.6, g_loss: 1, d_real_acc: 0.7, d_fake_acc: 0.7, d_acc: 0.7, g_acc: 0.3, images_per_s: 100, seconds: 1, ...over };
+  return { epoch: e, step: e * 10, d_loss: 0.6, g_loss: 1, d_real_acc: 0.7, d_fake_acc: 0.7, d_acc: 0.7, g_acc: 0.3, d_real_mean: 0.7, d_fake_mean: 0.3, grad_norm_d: 1, grad_norm_g: 1, images_per_s: 100, seconds: 1, ...over };
 }
 
 describe('sampleDiversity', () => {
@@ -17,6 +17,17 @@ describe('sampleDiversity', () => {
 });
 
 describe('detectProblems', () => {
+  it('reports a saturated discriminator once its scores sit at an extreme, alike, for `patience` epochs', () => {
+    const stuck = { d_real_mean: 0.999, d_fake_mean: 0.998, d_fake_acc: 0, g_acc: 1, g_loss: 0 };
+    const history = [epoch(1), epoch(2, stuck), epoch(3, stuck), epoch(4, stuck), epoch(5, stuck)];
+    const found = detectProblems(history, undefined, { patience: 3 }).filter((f) => f.kind === 'discriminator-saturated');
+    expect(found.map((f) => f.epoch)).toEqual([4]);
+    // Equilibrium (both near 0.5) is not saturation, and two stuck epochs are not enough.
+    const calm = [1, 2, 3, 4].map((e) => epoch(e, { d_real_mean: 0.5, d_fake_mean: 0.5 }));
+    expect(detectProblems(calm, undefined, { patience: 3 })).toEqual([]);
+    expect(detectProblems(history.slice(0, 3), undefined, { patience: 3 }).filter((f) => f.kind === 'discriminator-saturated')).toEqual([]);
+  });
+
   it('reports nothing for a healthy run', () => {
     const history = Array.from({ length: 10 }, (_, i) => epoch(i + 1, { g_loss: 1 + 0.1 * Math.sin(i), diversity: 9 }));
     expect(detectProblems(history, 10)).toEqual([]);
