@@ -11,7 +11,7 @@
  * ends, so the tensor count difference is what the steps leaked).
  *
  * Prints one JSON line. Usage (normally spawned by throughput.ts):
- *   tsx bench/duel-worker.ts --backend tensorflow --batch 128 --steps 8 --warmup 2 [--net duel|variant:bn,dropout,conv] [--profile]
+ *   tsx bench/duel-worker.ts --backend tensorflow --batch 128 --steps 8 --warmup 2 [--net duel|variant:bn+dropout+conv] [--profile]
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -72,12 +72,12 @@ if (args.net === 'duel') {
   generator = (await dcganGenerator.create(dcganGenerator.options.parse({}), context)).model;
   discriminator = (await dcganDiscriminator.create(dcganDiscriminator.options.parse({}), context)).model;
 } else if (args.net!.startsWith('variant:')) {
-  const flags = new Set(args.net!.slice('variant:'.length).split(',').filter(Boolean));
+  const flags = new Set(args.net!.slice('variant:'.length).split(/[+,]/).filter(Boolean));
   const variant: Variant = { fusedBatchNorm: flags.has('bn'), fastDropout: flags.has('dropout'), plainConv: flags.has('conv') };
   generator = variantGenerator(variant, CHANNELS, SEED);
   discriminator = variantDiscriminator(variant, CHANNELS, SEED + 100, networkRandom);
 } else {
-  throw new Error(`--net: expected duel or variant:bn,dropout,conv, got ${args.net}`);
+  throw new Error(`--net: expected duel or variant:bn+dropout+conv, got ${args.net}`);
 }
 
 // Random pixels: a step's cost does not depend on them. One epoch holds every step.

@@ -16,7 +16,8 @@
  *
  * Options: --quick (under 2 minutes: 1 round, few steps, no cpu backend); --rounds N;
  * --steps N; --batch N; --no-peers; --backends tensorflow,wasm,cpu;
- * --net duel|variant:bn,dropout,conv; --allocator tcmalloc|default.
+ * --nets duel,variant:bn+dropout+conv (each measured every round; the JSON
+ * line is the first's); --allocator tcmalloc|default.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,7 +35,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '128' },
     'no-peers': { type: 'boolean', default: false },
     backends: { type: 'string' },
-    net: { type: 'string', default: 'duel' },
+    nets: { type: 'string', default: 'duel' },
     allocator: { type: 'string', default: 'tcmalloc' },
   },
 });
@@ -81,14 +82,20 @@ interface Result {
   error?: string;
 }
 
-function run(command: string, argv: string[], env: NodeJS.ProcessEnv, label: string): Promise<Result> {
+function run(command: string, argv: string[], env: NodeJS.ProcessEnv, label: string, timeoutS = 900): Promise<Result> {
   return new Promise((done) => {
     const child = spawn(command, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A measurement that overruns (the cpu backend on a loaded machine) is reported, not waited for.
+    const timer = setTimeout(() => {
+      err += `\ntimed out after ${timeoutS} s`;
+      child.kill('SIGKILL');
+    }, timeoutS * 1000);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('close', (code) => {
+      clearTimeout(timer);
       const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
       if (code === 0 && line) {
         done({ system: label, ...(JSON.parse(line) as Omit<Result, 'system'>) });
@@ -112,10 +119,13 @@ function duelEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function duel(backend: string, b: number, s: number, w: number): Promise<Result> {
+const nets = args.nets!.split(',').filter(Boolean);
+const label = (backend: string, net: string) => (net === 'duel' ? `duel/${backend}` : `duel/${backend} ${net}`);
+
+function duel(backend: string, b: number, s: number, w: number, net = nets[0]!, timeoutS = 900): Promise<Result> {
   const tsx = join(root, 'node_modules/.bin/tsx');
-  const argv = ['bench/duel-worker.ts', '--backend', backend, '--batch', String(b), '--steps', String(s), '--warmup', String(w), '--net', args.net!];
-  return run(tsx, argv, duelEnv(), `duel/${backend}`);
+  const argv = ['bench/duel-worker.ts', '--backend', backend, '--batch', String(b), '--steps', String(s), '--warmup', String(w), '--net', net];
+  return run(tsx, argv, duelEnv(), label(backend, net), timeoutS);
 }
 
 function peer(script: string, label: string): Promise<Result> {
@@ -136,16 +146,16 @@ const defaultBackend = tfAvailable ? 'tensorflow' : 'wasm';
 const others = (args.backends ?? (quick ? 'tensorflow,wasm' : 'tensorflow,wasm,cpu')).split(',').filter((b) => b !== defaultBackend && (b !== 'tensorflow' || tfAvailable));
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-say(`bench:throughput: ${rounds} round(s) of duel/${defaultBackend}${args['no-peers'] ? '' : ', keras, torch'} interleaved; batch ${batch}, ${steps} timed steps after ${warmup}; allocator ${tcmalloc ?? 'default'}; net ${args.net}`);
+say(`bench:throughput: ${rounds} round(s) of ${nets.map((n) => label(defaultBackend, n)).join(', ')}${args['no-peers'] ? '' : ', keras, torch'} interleaved; batch ${batch}, ${steps} timed steps after ${warmup}; allocator ${tcmalloc ?? 'default'}`);
 const results: Result[][] = [];
 for (let r = 0; r < rounds; r++) {
   // Rotate the order so that none of the three always runs first (or last) in a round.
-  const jobs: (() => Promise<Result>)[] = [() => duel(defaultBackend, batch, steps, warmup)];
+  const jobs: (() => Promise<Result>)[] = nets.map((net) => () => duel(defaultBackend, batch, steps, warmup, net));
   if (!args['no-peers']) jobs.push(() => peer('keras_throughput.py', 'keras'), () => peer('torch_throughput.py', 'torch'));
   const round: Result[] = [];
   for (let j = 0; j < jobs.length; j++) {
     const result = await jobs[(j + r) % jobs.length]!();
-    say(`  round ${r + 1}: ${result.system.padEnd(16)} ${result.error ?? `${result.images_per_s.toFixed(1)} img/s`}`);
+    say(`  round ${r + 1}: ${result.system.padEnd(36)} ${result.error ?? `${result.images_per_s.toFixed(1)} img/s`}`);
     round.push(result);
   }
   results.push(round);
@@ -157,19 +167,19 @@ for (const backend of others) {
   const b = backend === 'cpu' ? 2 : backend === 'wasm' ? (quick ? 8 : 16) : batch;
   const s = backend === 'tensorflow' ? steps : 1;
   // cpu: no warm-up step (its first step costs what the others do); wasm: one.
-  const result = await duel(backend, b, s, backend === 'cpu' ? 0 : 1);
+  const result = await duel(backend, b, s, backend === 'cpu' ? 0 : 1, nets[0], quick ? 60 : 400);
   say(`  ${result.system.padEnd(16)} batch ${b}: ${result.error ?? `${result.images_per_s.toFixed(2)} img/s`}`);
   small.push(result);
 }
 
 const of = (system: string) => results.flat().filter((x) => x.system === system);
-const duelRuns = of(`duel/${defaultBackend}`);
+const duelRuns = of(label(defaultBackend, nets[0]!));
 const duelIps = median(duelRuns.map((x) => x.images_per_s));
 const kerasIps = median(of('keras').map((x) => x.images_per_s));
 const torchIps = median(of('torch').map((x) => x.images_per_s));
 // Ratios within a round (same machine load), then their median.
 const ratio = (peerName: string) => median(results.map((round) => {
-  const d = round.find((x) => x.system === `duel/${defaultBackend}`)?.images_per_s ?? NaN;
+  const d = round.find((x) => x.system === label(defaultBackend, nets[0]!))?.images_per_s ?? NaN;
   const p = round.find((x) => x.system === peerName)?.images_per_s ?? NaN;
   return d / p;
 }));
@@ -184,7 +194,8 @@ const add = (system: string, runs: Result[], note: string) => {
   rows.push([system, String(runs[0]!.batch), Number.isFinite(ips) ? ips.toFixed(2) : (runs[0]!.error ?? 'failed'), runs.map((x) => x.images_per_s.toFixed(1)).join(' '),
     Number.isFinite(cpu) ? cpu.toFixed(2) : '', Number.isFinite(sys) ? sys.toFixed(2) : '', Number.isFinite(ips) ? (ips * gflop).toFixed(0) : '', note]);
 };
-add(`duel/${defaultBackend}`, duelRuns, duelRuns[0]?.description ?? '');
+add(label(defaultBackend, nets[0]!), duelRuns, duelRuns[0]?.description ?? '');
+for (const net of nets.slice(1)) add(label(defaultBackend, net), of(label(defaultBackend, net)), 'prototype layers (bench/variant-layers.ts)');
 add('keras', of('keras'), of('keras')[0]?.peer ?? '');
 add('torch', of('torch'), of('torch')[0]?.peer ?? '');
 for (const s of small) add(s.system, [s], `smaller batch, ${s.steps} step: ${s.description ?? ''}`);
