@@ -265,7 +265,13 @@ describe('evaluation callback', () => {
     const dense = tf.layers.dense({ units: 784, activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(latent);
     const generator = tf.model({ inputs: latent, outputs: tf.layers.reshape({ targetShape: [28, 28, 1] }).apply(dense) as tf.SymbolicTensor });
     const lines: string[] = [];
-    const view = { dataset: train, generator, latentDim: 8, totalEpochs: 5, log: (l: string) => lines.push(l) } as unknown as TrainingView;
+    const snapshots: string[] = [];
+    const snapshotDir = mkdtempSync(join(tmpdir(), 'duel-best-'));
+    const saveSnapshot = async (label: string) => {
+      snapshots.push(label);
+      return snapshotDir;
+    };
+    const view = { dataset: train, generator, latentDim: 8, totalEpochs: 5, log: (l: string) => lines.push(l), saveSnapshot } as unknown as TrainingView;
     const metrics = (epoch: number): EpochMetrics => ({ epoch, step: epoch, d_loss: 1, g_loss: 1, d_real_acc: 0.5, d_fake_acc: 0.5, d_acc: 0.5, g_acc: 0.5, d_real_mean: 0.5, d_fake_mean: 0.5, grad_norm_d: 1, grad_norm_g: 1, images_per_s: 1, seconds: 1 });
     const before = tf.memory().numTensors;
     const first = metrics(1);
@@ -282,6 +288,9 @@ describe('evaluation callback', () => {
     expect(last.fid).toBe(second.fid);
     expect(created).toEqual([`domain-classifier:${train.source}`]);
     expect(lines[0]).toMatch(/^evaluation \(epoch 2, domain-classifier [0-9a-f]{8}/);
+    // The best FID is kept as a snapshot once; an equal FID later is no improvement.
+    expect(snapshots).toEqual(['best']);
+    expect(JSON.parse(readFileSync(join(snapshotDir, 'best.json'), 'utf8'))).toMatchObject({ epoch: 2, metric: 'fid', value: second.fid });
     generator.dispose();
   });
 });

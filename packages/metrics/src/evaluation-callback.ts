@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { definePlugin, deriveSeed, Streams, type Callback, type EpochMetrics, type ImageDataset, type TrainingView } from '@duel/core';
 import type { FeatureExtractor } from './extractor';
@@ -42,6 +44,16 @@ export const evaluationCallbackOptions = z
     kidSubsets: z.number().int().min(1).default(100),
     /** KID subset size (capped at `samples`). @default 1000 */
     kidSubsetSize: z.number().int().min(2).default(1000),
+    /**
+     * Keep the best state by this figure as the snapshot `checkpoints/best/`,
+     * beside the latest (GANs often get worse late); null keeps none.
+     * @default { metric: 'fid', mode: 'min' }
+     */
+    keepBest: z
+      .object({ metric: z.string().min(1), mode: z.enum(['min', 'max']).default('min') })
+      .strict()
+      .nullable()
+      .default({ metric: 'fid', mode: 'min' }),
   })
   .strict();
 
@@ -75,6 +87,7 @@ export const evaluationCallback = definePlugin({
   create(options, context: EvaluationCallbackContext): Callback {
     let extractor: FeatureExtractor | undefined;
     let real: ExtractedFeatures | undefined;
+    let best: number | undefined;
     const settings = {
       metrics: options.metrics,
       n: options.samples,
@@ -93,6 +106,14 @@ export const evaluationCallback = definePlugin({
         .map(([k, v]) => `${k} ${v.toPrecision(4)}`)
         .join(', ');
       view.log(`evaluation (epoch ${metrics.epoch}, ${extractor.id} ${extractor.hash.slice(0, 8)}, ${result.seconds.toFixed(1)} s): ${shown}`);
+      const keep = options.keepBest;
+      const value = keep ? metrics[keep.metric] : undefined;
+      if (keep && value !== undefined && Number.isFinite(value) && (best === undefined || (keep.mode === 'min' ? value < best : value > best))) {
+        best = value;
+        const dir = await view.saveSnapshot('best');
+        writeFileSync(join(dir, 'best.json'), JSON.stringify({ epoch: metrics.epoch, metric: keep.metric, value, extractor: result.extractor }, null, 1));
+        view.log(`evaluation: best ${keep.metric} so far (${value.toPrecision(4)}), kept as ${dir}`);
+      }
     };
     return {
       name: 'evaluation',
