@@ -14,7 +14,7 @@
  * "torch_images_per_s", "ratio_vs_keras", "ratio_vs_torch", "gflops_per_s",
  * "tensors_leaked_per_step"}.
  *
- * Options: --quick (under 2 minutes on a quiet machine: 1 round, 3 steps); --rounds N;
+ * Options: --quick (under 2 minutes on a quiet machine: 1 round, 2 steps); --rounds N;
  * --steps N; --batch N; --no-peers; --backends tensorflow,wasm[,cpu] (cpu: minutes per step);
  * --nets duel,variant:bn+dropout+conv (each measured every round; the JSON
  * line is the first's); --allocator tcmalloc|default.
@@ -42,7 +42,7 @@ const { values: args } = parseArgs({
 
 const quick = args.quick!;
 const rounds = Number(args.rounds ?? (quick ? 1 : 3));
-const steps = Number(args.steps ?? (quick ? 3 : 8));
+const steps = Number(args.steps ?? (quick ? 2 : 8));
 const warmup = quick ? 1 : 2;
 const batch = Number(args.batch);
 
@@ -165,7 +165,7 @@ for (let r = 0; r < rounds; r++) {
 // The slower backends at smaller batches, once: they are here to show they train, not to race.
 const small: Result[] = [];
 for (const backend of others) {
-  const b = backend === 'cpu' ? 2 : backend === 'wasm' ? (quick ? 8 : 16) : batch;
+  const b = backend === 'cpu' ? 2 : backend === 'wasm' ? (quick ? 4 : 16) : batch;
   const s = backend === 'tensorflow' ? steps : 1;
   // cpu: no warm-up step (its first step costs what the others do); wasm: one.
   const result = { ...(await duel(backend, b, s, backend === 'cpu' ? 0 : 1, nets[0], quick ? 60 : 400)), batch: b, steps: s };
