@@ -32,22 +32,33 @@ fi
 pnpm install --frozen-lockfile --reporter=silent
 
 # 4. Python environments: reference scripts + TensorFlow; MLflow on its own
-#    (its pins and TensorFlow's disagree on protobuf).
+#    (its pins and TensorFlow's disagree on protobuf). uv resolves and fetches
+#    in parallel (pip took 20+ minutes here, one index round trip at a time);
+#    the PyTorch peer comes through pip, which finds the CPU wheel on local disk.
 python=${DUEL_BASE_PYTHON:-python3}
-venv() { # dir requirements...
-  local dir=$1; shift
+if ! command -v uv >/dev/null 2>&1; then
+  say "pip install uv"
+  "$python" -m pip install -q --disable-pip-version-check uv==0.13.9
+fi
+venv() { # dir installer requirements...
+  local dir=$1 installer=$2; shift 2
   local stamp="$dir/.duel-stamp" want
   want=$(cat "$@" | sha256sum | cut -c1-16)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
   say "python venv $dir ($*)"
-  [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check $(printf -- '-r %s ' "$@")
+  # --seed: pip inside too (setup-tensorflow.mjs fetches the wheel with it).
+  [ -x "$dir/bin/python" ] || uv venv -q --seed -p "$python" "$dir"
+  if [ "$installer" = uv ]; then
+    VIRTUAL_ENV="$dir" uv pip install -q $(printf -- '-r %s ' "$@")
+  else
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check $(printf -- '-r %s ' "$@")
+  fi
   echo "$want" > "$stamp"
 }
 reqs=(reference/requirements.txt)
 [ $bench = 1 ] && reqs+=(reference/requirements-bench.txt)
-venv .venv "${reqs[@]}"
-venv .venv-mlflow reference/requirements-mlflow.txt
+venv .venv "$([ $bench = 1 ] && echo pip || echo uv)" "${reqs[@]}"
+venv .venv-mlflow uv reference/requirements-mlflow.txt
 
 # 5. tfjs-node's addon, built against the TensorFlow C library from the wheel.
 DUEL_PYTHON=.venv/bin/python node scripts/setup-tensorflow.mjs
