@@ -86,7 +86,9 @@ export async function activateBackend(resolved: ResolvedExperiment, progress: Pr
   const backend = await build<Backend>(resolved.parts.backend, {});
   await backend.activate();
   const name = tf.getBackend();
-  progress.line(`backend: ${name}${backend.name !== name ? ` (via '${backend.name}')` : ''}`);
+  // Engine backends describe what runs (library, TensorFlow version, device, threads).
+  const description = (backend as { active?: { description?: string } }).active?.description;
+  progress.line(`backend: ${description ?? `${name}${backend.name !== name ? ` (via '${backend.name}')` : ''}`}`);
   return name;
 }
 
