@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, Streams, UserInputError } from '@duel/core';
 import type { BuiltNetwork, ImageShape, NetworkContext, StepRandom } from '@duel/core';
 import { z } from 'zod';
+import { FusedBatchNormalization, PlainConv2D } from './fast-layers';
 import { SeededDropout } from './seeded-dropout';
 import { SpectralNormConv } from './spectral-norm-conv';
 
@@ -95,13 +96,15 @@ function conv(spec: ConvSpec): tf.layers.Layer {
   if (spec.spectralNorm) return new SpectralNormConv({ ...common, ...activation, transpose: spec.transpose, seed: spec.seed });
   // The activation sits in the convolution, as in the book's Keras code (same layer list, same summary).
   const args = { ...common, ...activation, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: spec.seed }) };
-  return spec.transpose ? tf.layers.conv2dTranspose(args) : tf.layers.conv2d(args);
+  // PlainConv2D is a stock Conv2D whose backward pass computes only the gradients asked for.
+  return spec.transpose ? tf.layers.conv2dTranspose(args) : new PlainConv2D(args);
 }
 
 function batchNorm(name: string, options: { bnMomentum: number; bnEpsilon: number }): tf.layers.Layer {
   // tfjs-layers' momentum has Keras' meaning (moving = momentum * moving + (1 - momentum) * batch)
   // and both use the biased batch variance for normalising and for the moving average.
-  return tf.layers.batchNormalization({ name, momentum: options.bnMomentum, epsilon: options.bnEpsilon });
+  // FusedBatchNormalization is a stock BatchNormalization with a fused training path on 'tensorflow'.
+  return new FusedBatchNormalization({ name, momentum: options.bnMomentum, epsilon: options.bnEpsilon });
 }
 
 /**

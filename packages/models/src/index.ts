@@ -3,6 +3,7 @@ import { PluginToken } from '@duel/core';
 import { dcganDiscriminator, dcganGenerator } from './plugins';
 
 export * from './dcgan';
+export { FusedBatchNormalization, PlainConv2D } from './fast-layers';
 export * from './plugins';
 export * from './seeded-dropout';
 export * from './spectral-norm-conv';

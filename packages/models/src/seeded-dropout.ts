@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StepRandom } from '@duel/core';
+import { hasKernel, RANDOM_UNIFORM_KERNEL } from './fast-layers';
 
 /** Arguments of {@link SeededDropout}. */
 export interface SeededDropoutArgs {
@@ -20,8 +21,12 @@ export interface SeededDropoutArgs {
  * every call, and without one it draws from `Math.random`, so a resumed run
  * could not repeat the interrupted one. Here every training call takes a fresh
  * seed from `random.nextSeed()`; the trainer restarts that source at each step,
- * so step k always gets the same masks. `tf.dropout` with a numeric seed fills
- * its mask from a seeded alea generator on the host, the same on every backend.
+ * so step k always gets the same masks. On 'tensorflow' with @duel/engine's
+ * kernels the mask comes from TensorFlow's stateless Philox (DuelRandomUniform),
+ * a pure function of the seed drawn inside TensorFlow rather than by a
+ * JavaScript loop over every unit; elsewhere `tf.dropout` with a numeric seed
+ * fills it from a seeded alea generator on the host. Both are deterministic
+ * for a seed; their masks differ from each other.
  *
  * Kept units are scaled by 1 / (1 - rate) (inverted dropout, as Keras does).
  * In inference mode the layer is the identity.
@@ -45,7 +50,11 @@ export class SeededDropout extends tf.layers.Layer {
       throw new Error(`SeededDropout '${this.name}' has no step randomness (rebuilt from a config?): build the network through its plugin to train it.`);
     }
     const seed = this.random.nextSeed();
-    return tf.tidy(() => tf.dropout(x, this.rate, undefined, seed));
+    return tf.tidy(() => {
+      if (!hasKernel(RANDOM_UNIFORM_KERNEL)) return tf.dropout(x, this.rate, undefined, seed);
+      const u = tf.engine().runKernel(RANDOM_UNIFORM_KERNEL, {}, { shape: x.shape, seed }) as tf.Tensor;
+      return tf.mul(x, tf.mul(tf.cast(tf.greaterEqual(u, this.rate), 'float32'), 1 / (1 - this.rate)));
+    });
   }
 
   override getConfig(): tf.serialization.ConfigDict {
