@@ -12,7 +12,8 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 120_000,
-    hookTimeout: 180_000,
+    // Generous: set-up hooks train classifiers and start servers, on two shared cores.
+    hookTimeout: 420_000,
     reporters: ['default'],
   },
 });
