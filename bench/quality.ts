@@ -25,10 +25,11 @@
  * "kid", "keras_kid", "steps", "seeds", "fid_per_seed", "keras_fid_per_seed",
  * ...} (means over seeds).
  *
- * Options: --quick (1 seed, 100 steps, 1000 samples: about 8 minutes on 2
- * cores shared with other work, where a Keras step took 1.1 s and a duel step
- * 2.0 s); --seeds N (default 2, 1 with --quick); --steps N (default 1000: the
- * experiment's own 10 epochs of 100 batches); --limit N (training images,
+ * Options: --quick (1 seed, 100 steps, 1000 samples: 7.6 minutes measured
+ * on 2 cores shared with other work at load 11, where a Keras step took 1.3 s
+ * and a duel step 1.8 s; the default, 2 seeds of 1000 steps, took 75 minutes
+ * at load 8); --seeds N (default 2, 1 with --quick); --steps N (default 1000:
+ * the experiment's own 10 epochs of 100 batches); --limit N (training images,
  * default 12800 as in the experiment);
  * --n N (samples per model, default 2000); --seed-base S (first seed, default
  * 42); --out DIR (default runs/bench-quality-<time>).
