@@ -18,20 +18,21 @@ interface Finding {
 describe('diagnostics on a run made to collapse (D learning rate 10x G)', () => {
   it.concurrent('warn: the collapse is detected and reported, training goes on', async () => {
     const out = join(tempDir(), 'warn');
-    const result = await duel(['train', experiment, '--out', out, ...args(['trainer.epochs=8', 'callbacks=[{type: diagnostics, options: {policy: warn}}]'])]);
+    const result = await duel(['train', experiment, '--out', out, ...args(['trainer.epochs=8', 'callbacks=[{type: diagnostics, options: {policy: warn}}]'])], { timeoutMs: 590_000 });
     expect(result.code, result.stderr).toBe(0);
+    // The discriminator wins: it dominates (fake accuracy pinned, g_loss climbing) or saturates.
     const findings = readJsonLines<Finding>(join(out, 'diagnostics.jsonl'));
-    expect(findings.map((f) => f.kind)).toContain('discriminator-saturated');
-    expect(result.stderr).toMatch(/diagnostics: discriminator-saturated at epoch \d+/);
-    const last = readJsonLines(join(out, 'metrics.jsonl')).at(-1)!;
-    expect(last['epoch']).toBe(8);
-    // Still collapsed at the end: D scores everything alike at an extreme.
-    expect(Math.abs(last['d_real_mean']! - last['d_fake_mean']!)).toBeLessThan(0.02);
+    expect(findings.some((f) => f.kind === 'discriminator-dominating' || f.kind === 'discriminator-saturated')).toBe(true);
+    expect(findings.every((f) => f.policy === 'warn')).toBe(true);
+    expect(result.stderr).toMatch(/diagnostics: discriminator-(dominating|saturated) at epoch \d+/);
+    // Warn only: no rollback, every epoch trained once.
+    expect(existsSync(join(out, 'rollbacks.jsonl'))).toBe(false);
+    expect(readJsonLines(join(out, 'metrics.jsonl')).map((m) => m['epoch'])).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   }, 600_000);
 
   it.concurrent('rollback: it goes back to healthy epochs with the remedy and ends out of the collapse', async () => {
     const out = join(tempDir(), 'rollback');
-    const result = await duel(['train', experiment, '--out', out, ...args(['trainer.epochs=10', 'callbacks=[{type: diagnostics, options: {policy: rollback, remedy: {discriminatorLearningRateFactor: 0.1}}}]'])]);
+    const result = await duel(['train', experiment, '--out', out, ...args(['trainer.epochs=10', 'callbacks=[{type: diagnostics, options: {policy: rollback, remedy: {discriminatorLearningRateFactor: 0.1}}}]'])], { timeoutMs: 590_000 });
     expect(result.code, result.stderr).toBe(0);
     const rollbacks = readJsonLines<{ at_epoch: number; back_to_epoch: number; remedy: string }>(join(out, 'rollbacks.jsonl'));
     expect(rollbacks.length).toBeGreaterThanOrEqual(1);

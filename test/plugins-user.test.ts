@@ -22,9 +22,9 @@ describe("a user's own plugins", () => {
 
   it('replacing the loss or an optimizer of the LEGO experiment is one line', async () => {
     const lego = join(experiments, 'dcgan-lego.yaml');
-    const loss = await duel(['train', lego, '--dry-run', '--set', 'loss.type=least-squares']);
+    const loss = await duel(['train', lego, '--dry-run', '--set', 'loss.type=one-sided-label-smoothing']);
     expect(loss.code, loss.stderr).toBe(0);
-    expect(JSON.parse(loss.stdout).loss.type).toBe('least-squares');
+    expect(JSON.parse(loss.stdout).loss.type).toBe('one-sided-label-smoothing');
     const opt = await duel(['train', lego, '--dry-run', '--set', 'optimizers.discriminator={type: rmsprop, options: {learningRate: 0.0001}}']);
     expect(opt.code, opt.stderr).toBe(0);
     expect(JSON.parse(opt.stdout).optimizers.discriminator).toMatchObject({ type: 'rmsprop', options: { learningRate: 0.0001 } });
