@@ -44,18 +44,24 @@ export interface TrainOutcome {
 /** Per-step statistics, summed on the device and read once an epoch (or every logEvery steps). */
 const STAT_NAMES = ['d_loss', 'g_loss', 'd_real_acc', 'd_fake_acc', 'g_acc', 'd_real_mean', 'd_fake_mean', 'grad_norm_d', 'grad_norm_g'] as const;
 
-/** Images as the networks see them: (x - 127.5) / 127.5, the book's scaling. */
-export function imageBatch(dataset: ImageDataset, indices: ArrayLike<number>): tf.Tensor4D {
-  const { height, width, channels } = dataset.shape;
+/**
+ * Images as the networks see them: (x - 127.5) / 127.5, the book's scaling,
+ * gathered in batch order (all of them when `indices` is omitted). The caller owns the tensor.
+ */
+export function imageBatch(images: Pick<ImageDataset, 'pixels' | 'shape'>, indices?: ArrayLike<number>): tf.Tensor4D {
+  const { height, width, channels } = images.shape;
   const per = height * width * channels;
-  const values = new Float32Array(indices.length * per);
-  for (let b = 0; b < indices.length; b++) {
-    const start = indices[b]! * per;
-    const pixels = dataset.pixels.subarray(start, start + per);
+  const available = images.pixels.length / per;
+  const count = indices === undefined ? available : indices.length;
+  const values = new Float32Array(count * per);
+  for (let b = 0; b < count; b++) {
+    const index = indices === undefined ? b : indices[b]!;
+    if (!Number.isInteger(index) || index < 0 || index >= available) throw new RangeError(`imageBatch: index ${index} outside 0..${available - 1}`);
+    const pixels = images.pixels.subarray(index * per, (index + 1) * per);
     const offset = b * per;
     for (let i = 0; i < per; i++) values[offset + i] = (pixels[i]! - 127.5) / 127.5;
   }
-  return tf.tensor4d(values, [indices.length, height, width, channels]);
+  return tf.tensor4d(values, [count, height, width, channels]);
 }
 
 function scaleLearningRate(optimizer: Optimizer, factor: number | undefined): void {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ImageDataset, ImageShape } from '@duel/core';
+import { imageBatch, type ImageDataset, type ImageShape } from '@duel/core';
 
 /** uint8 images with their shape: a dataset, a batch of samples, a grid. */
 export interface ImageBatch {
@@ -26,21 +26,7 @@ export function scalePixel(x: number): number {
  * @param indices - which images, in batch order (a shuffled slice); all of them when omitted.
  */
 export function toTensor(dataset: ImageBatch | ImageDataset, indices?: ArrayLike<number>): tf.Tensor4D {
-  const { height, width, channels } = dataset.shape;
-  const imageBytes = height * width * channels;
-  const available = countImages(dataset);
-  const count = indices === undefined ? available : indices.length;
-  const values = new Float32Array(count * imageBytes);
-  for (let n = 0; n < count; n++) {
-    const index = indices === undefined ? n : indices[n]!;
-    if (!Number.isInteger(index) || index < 0 || index >= available) {
-      throw new RangeError(`toTensor: index ${index} outside 0..${available - 1}`);
-    }
-    const from = index * imageBytes;
-    const to = n * imageBytes;
-    for (let i = 0; i < imageBytes; i++) values[to + i] = (dataset.pixels[from + i]! - 127.5) / 127.5;
-  }
-  return tf.tensor4d(values, [count, height, width, channels], 'float32');
+  return imageBatch(dataset, indices);
 }
 
 /**

@@ -11,15 +11,20 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** A JSON file's value, or `undefined` when the file is absent. Bad JSON is a `UserInputError`. */
-export async function readOptionalJson(path: string): Promise<unknown> {
-  let text: string;
+/** A file's text, or `undefined` when it is absent; other read errors are thrown. */
+async function readOptionalText(path: string): Promise<string | undefined> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/** A JSON file's value, or `undefined` when the file is absent. Bad JSON is a `UserInputError`. */
+export async function readOptionalJson(path: string): Promise<unknown> {
+  const text = await readOptionalText(path);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
@@ -34,13 +39,8 @@ export async function readOptionalJson(path: string): Promise<unknown> {
  * `UserInputError` naming the file and line.
  */
 export async function readOptionalJsonl(path: string): Promise<Record<string, unknown>[] | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readOptionalText(path);
+  if (text === undefined) return undefined;
   const lines = text.split('\n');
   const rows: Record<string, unknown>[] = [];
   for (const [index, raw] of lines.entries()) {
