@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { duel } from './support/cli';
-import { readJsonLines, tempDir } from './support/runs';
+import { latestCheckpoint, readJsonLines, tempDir } from './support/runs';
 
 const experiment = join(__dirname, '..', 'experiments', 'dcgan-fashion-mnist.yaml');
 // Made to fail on purpose: the discriminator learns 10x faster than the generator.
@@ -32,7 +32,8 @@ describe('diagnostics on a run made to collapse (D learning rate 10x G)', () => 
 
   it.concurrent('rollback: it goes back to healthy epochs with the remedy and ends out of the collapse', async () => {
     const out = join(tempDir(), 'rollback');
-    const result = await duel(['train', experiment, '--out', out, ...args(['trainer.epochs=10', 'callbacks=[{type: diagnostics, options: {policy: rollback, remedy: {discriminatorLearningRateFactor: 0.1}}}]'])], { timeoutMs: 590_000 });
+    const policy = 'callbacks=[{type: diagnostics, options: {policy: rollback, remedy: {discriminatorLearningRateFactor: 0.1, loss: {type: bce-label-noise, options: {noise: 0.2}}}}}]';
+    const result = await duel(['train', experiment, '--out', out, ...args(['trainer.epochs=10', policy])], { timeoutMs: 590_000 });
     expect(result.code, result.stderr).toBe(0);
     const rollbacks = readJsonLines<{ at_epoch: number; back_to_epoch: number; remedy: string }>(join(out, 'rollbacks.jsonl'));
     expect(rollbacks.length).toBeGreaterThanOrEqual(1);
@@ -48,5 +49,21 @@ describe('diagnostics on a run made to collapse (D learning rate 10x G)', () => 
     expect(Math.abs(last['d_real_mean']! - last['d_fake_mean']!)).toBeGreaterThan(0.02);
     const after = readJsonLines<Finding>(join(out, 'diagnostics.jsonl')).filter((f) => f.epoch > rollbacks.at(-1)!.back_to_epoch + 3);
     expect(after).toEqual([]);
+
+    // The remedy is part of the run's state: the checkpoint holds the lowered rate and the
+    // rollback count, and a resumed run keeps both and puts the remedy loss back in force.
+    type States = { trainer: { discriminator: { learningRate: number }; generator: { learningRate: number } }; 'callbacks.0.diagnostics': { rollbacks: number } };
+    const states = (dir: string) => (JSON.parse(readFileSync(join(latestCheckpoint(dir).dir, 'manifest.json'), 'utf8')) as { states: States }).states;
+    const before = states(out);
+    expect(before.trainer.discriminator.learningRate).toBeCloseTo(0.002 * 0.1 ** rollbacks.length, 12);
+    expect(before.trainer.generator.learningRate).toBeCloseTo(0.0002, 12);
+    expect(before['callbacks.0.diagnostics'].rollbacks).toBe(rollbacks.length);
+    const resumed = await duel(['train', experiment, '--resume', out, ...args(['trainer.epochs=11', policy])], { timeoutMs: 590_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resumed after \d+ rollback\(s\); the remedy loss is back in force/);
+    const later = states(out);
+    expect(latestCheckpoint(out).epoch).toBe(11);
+    expect(later.trainer.discriminator.learningRate).toBeLessThanOrEqual(before.trainer.discriminator.learningRate);
+    expect(later['callbacks.0.diagnostics'].rollbacks).toBeGreaterThanOrEqual(rollbacks.length);
   }, 600_000);
 });

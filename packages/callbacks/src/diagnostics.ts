@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, partSchema, type Callback, type GanLoss, type Part, type PluginKind } from '@duel/core';
+import { definePlugin, partSchema, type Callback, type GanLoss, type Part, type PluginKind, type SavedState } from '@duel/core';
 import { detectProblems, type Finding } from '@duel/metrics';
 
 export const diagnosticsOptions = z
@@ -57,8 +57,27 @@ export const diagnostics = definePlugin({
   create(options, context: DiagnosticsContext): Callback {
     let rollbacks = 0;
     let reported = new Set<string>();
+    // Set on resume when the run had rolled back with a remedy loss: it goes back in force.
+    let remedyLossToRestore = false;
+    const remedyLoss = () => context.createPart<GanLoss>('loss', options.remedy.loss!, 'callbacks.diagnostics.options.remedy.loss');
     return {
       name: 'diagnostics',
+      // The rollback count and the remedy outlive a resume, so a resumed run neither
+      // forgets its remedy nor gets maxRollbacks afresh. A rollback keeps them as they are.
+      state: {
+        saveState: (): SavedState => ({ data: { rollbacks, remedyLoss: rollbacks > 0 && options.remedy.loss !== undefined } }),
+        restoreState(state: SavedState, reason) {
+          if (reason === 'rollback') return;
+          const data = state.data as { rollbacks: number; remedyLoss: boolean };
+          rollbacks = data.rollbacks;
+          remedyLossToRestore = data.remedyLoss;
+        },
+      },
+      async onTrainStart(view) {
+        if (!remedyLossToRestore) return;
+        view.useLoss(await remedyLoss());
+        view.log(`diagnostics: resumed after ${rollbacks} rollback(s); the remedy loss is back in force`);
+      },
       async onEpochEnd(view, metrics) {
         const realDiversity = metrics['real_diversity'];
         const findings = detectProblems(view.history, realDiversity, {
@@ -103,7 +122,7 @@ export const diagnostics = definePlugin({
           view.requestStop(`diagnostics: ${reason} (no healthy epoch to roll back to)`);
           return;
         }
-        const loss = options.remedy.loss ? await context.createPart<GanLoss>('loss', options.remedy.loss, 'callbacks.diagnostics.options.remedy.loss') : undefined;
+        const loss = options.remedy.loss ? await remedyLoss() : undefined;
         view.rollback({
           reason,
           to: `healthy-${to}`,

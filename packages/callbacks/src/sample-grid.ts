@@ -22,8 +22,8 @@ export const sampleGridOptions = z
   })
   .strict();
 
-/** Writes `samples/epoch-0001.png`... from the generator in inference mode. */
-export async function writeSampleGrid(view: TrainingView, epoch: number, options: z.output<typeof sampleGridOptions>): Promise<string> {
+/** Writes `samples/<prefix>-0001.png`... from the generator in inference mode. */
+export async function writeSampleGrid(view: TrainingView, epoch: number, options: z.output<typeof sampleGridOptions>, prefix = 'epoch'): Promise<string> {
   const count = options.rows * options.cols;
   const z = tf.tidy(() =>
     options.latent === 'fixed' && count <= view.fixedLatent.shape[0]
@@ -37,7 +37,7 @@ export async function writeSampleGrid(view: TrainingView, epoch: number, options
   const png = await encodePng(grid.pixels, grid.width, grid.height, grid.channels);
   const dir = join(view.runDir, 'samples');
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, `epoch-${String(epoch).padStart(4, '0')}.png`);
+  const path = join(dir, `${prefix}-${String(epoch).padStart(4, '0')}.png`);
   writeFileAtomic(path, png);
   return path;
 }

@@ -12,6 +12,7 @@ import {
   type AnyPlugin,
   type ResolvedExperiment,
 } from '@duel/core';
+import { augmentModule } from '@duel/augment';
 import { callbacksModule } from '@duel/callbacks';
 import { dataModule } from '@duel/data';
 import { engineModule } from '@duel/engine';
@@ -27,6 +28,7 @@ export const builtinModules: readonly ContainerModule[] = [
   dataModule,
   modelsModule,
   lossesModule,
+  augmentModule,
   optimModule,
   callbacksModule,
   trackingModule,

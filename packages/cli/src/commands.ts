@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { deriveSeed, generate, loadNetwork, PLUGIN_KINDS, UserInputError, writeFileAtomic, type BuiltNetwork } from '@duel/core';
 import { encodePng, fromTensor, makeGrid } from '@duel/data';
@@ -7,6 +6,7 @@ import { buildCatalogue, loadExperiment } from './assemble';
 import { DEFAULT_EXPERIMENT } from './default-experiment';
 import type { CliValues } from './main';
 import { activateBackend, train } from './run';
+import { generatorDirOf } from './run-dir';
 import { runSweep } from './sweep';
 import { summary } from '@duel/models';
 
@@ -75,8 +75,7 @@ export const commands: Record<string, Command> = {
   async sample(args, values) {
     const runDir = args[0];
     if (!runDir) throw new UserInputError('sample: expected a run directory');
-    const generatorDir = join(resolve(runDir), 'generator');
-    if (!existsSync(join(generatorDir, 'model.json'))) throw new UserInputError(`${runDir}: no trained generator (generator/model.json); is the run finished?`);
+    const generatorDir = generatorDirOf(runDir, values.generator);
     const { resolved } = await loadExperiment({ file: join(resolve(runDir), 'experiment.resolved.json'), set: values.set ?? [] });
     await activateBackend(resolved, { line: (l) => process.stderr.write(`${l}\n`), step() {}, epoch() {} });
     const n = intOption(values, 'n', 64);
@@ -140,6 +139,7 @@ export const commands: Record<string, Command> = {
       metrics: (values.metrics ?? 'fid,kid,pr').split(',').map((m) => m.trim()),
       n: intOption(values, 'n', 1000),
       ...(values.extractor ? { extractor: values.extractor } : {}),
+      ...(values.generator ? { generator: values.generator } : {}),
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNetwork, UserInputError, writeFileAtomic, type DataSource } from '@duel/core';
 import { evaluate, generatorSampler, METRIC_NAMES, type FeatureExtractor, type MetricName } from '@duel/metrics';
 import { loadExperiment } from './assemble';
 import { activateBackend, cacheRoot, createExtractor } from './run';
+import { generatorDirOf } from './run-dir';
 
 export interface EvaluateRunOptions {
   metrics: string[];
@@ -12,6 +12,8 @@ export interface EvaluateRunOptions {
   n: number;
   /** Extractor plugin name. @default 'domain-classifier' */
   extractor?: string;
+  /** Which saved generator of the run. @default 'generator' */
+  generator?: string;
   seed?: number;
 }
 
@@ -23,8 +25,8 @@ export interface EvaluateRunOptions {
 export async function evaluateRun(runDir: string, options: EvaluateRunOptions) {
   const unknown = options.metrics.filter((m) => !(METRIC_NAMES as readonly string[]).includes(m));
   if (unknown.length) throw new UserInputError(`--metrics: unknown ${unknown.join(', ')}; valid: ${METRIC_NAMES.join(', ')}`);
-  const generatorDir = join(runDir, 'generator');
-  if (!existsSync(join(generatorDir, 'model.json'))) throw new UserInputError(`${runDir}: no trained generator (generator/model.json); is the run finished?`);
+  const generatorName = options.generator ?? 'generator';
+  const generatorDir = generatorDirOf(runDir, generatorName);
   const { resolved, catalogue } = await loadExperiment({ file: join(runDir, 'experiment.resolved.json') });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   await activateBackend(resolved, { line: log, step() {}, epoch() {} });
@@ -37,7 +39,9 @@ export async function evaluateRun(runDir: string, options: EvaluateRunOptions) {
   const result = await evaluate(generatorSampler(generator, latentDim, seed), dataset, extractor, { metrics: options.metrics as MetricName[], n: options.n, seed });
   generator.dispose();
   extractor.dispose?.();
-  writeFileAtomic(join(runDir, 'evaluation.json'), `${JSON.stringify(result, null, 2)}\n`);
+  // Each saved generator has its own file, so evaluating the EMA one keeps the other's figures.
+  const file = generatorName === 'generator' ? 'evaluation.json' : `evaluation-${generatorName}.json`;
+  writeFileAtomic(join(runDir, file), `${JSON.stringify({ generator: generatorName, ...result }, null, 2)}\n`);
   tf.disposeVariables();
   return result;
 }

@@ -15,10 +15,11 @@ Commands:
   describe [experiment]      the resolved experiment and a summary of both networks
   sample <run-dir>           draw from a trained generator
       --n N --seed S --out grid.png
+      --generator NAME       which saved generator (default generator; generator-ema)
   sweep <sweep-file>         an ablation sweep over a base experiment
       --out DIR --resume DIR --parallel N --dry-run --sort METRIC
   evaluate <run-dir>         quality metrics of a trained generator
-      --metrics fid,kid,pr --n N --extractor NAME
+      --metrics fid,kid,pr --n N --extractor NAME --generator NAME
   report <run-dir|sweep-dir> one self-contained HTML page (--out FILE)
   sync <run-dir>             send a run's queued metrics/artifacts to its MLflow server
   plugins                    every plugin by kind, with its description
@@ -38,6 +39,7 @@ const options = {
   sort: { type: 'string' },
   metrics: { type: 'string' },
   extractor: { type: 'string' },
+  generator: { type: 'string' },
   'parent-run-id': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 

@@ -11,6 +11,7 @@ import {
   TerminalProgress,
   UserInputError,
   writeFileAtomic,
+  type Augmentation,
   type Backend,
   type BuiltNetwork,
   type Callback,
@@ -129,6 +130,8 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
   const generator = await build<BuiltNetwork>(resolved.parts.generator, networkContext(0));
   const discriminator = await build<BuiltNetwork>(resolved.parts.discriminator, networkContext(1));
   const loss = await build<GanLoss>(resolved.parts.loss, {});
+  const augmentations: Augmentation[] = [];
+  for (const part of resolved.parts.augment) augmentations.push(await build<Augmentation>(part, {}));
   const generatorOptimizer = await build<Optimizer>(resolved.parts.generatorOptimizer, {});
   const discriminatorOptimizer = await build<Optimizer>(resolved.parts.discriminatorOptimizer, {});
   const trackers: Tracker[] = [];
@@ -172,6 +175,7 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
     discriminatorOutput: discriminator.output ?? 'probability',
     latentDim: generator.latentDim ?? (generator.model.inputs[0]!.shape[1] as number),
     loss,
+    augmentations,
     generatorOptimizer,
     discriminatorOptimizer,
     dataset,

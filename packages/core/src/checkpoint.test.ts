@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyCheckpoint, loadLatestCheckpoint, saveCheckpoint, type CheckpointParts } from './checkpoint';
-import type { Optimizer, TensorMap } from './contracts';
+import type { Optimizer, SavedState, Stateful, TensorMap } from './contracts';
 import { UserInputError } from './errors';
 
 beforeAll(async () => {
@@ -74,5 +74,34 @@ describe('checkpoints', () => {
     const other = parts(1);
     other.generator = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3 }), tf.layers.batchNormalization()] });
     expect(() => applyCheckpoint(loadLatestCheckpoint(run), other)).toThrow(/'generator\/0' has shape \[2,3\] but the network needs \[4,3\]/);
+  });
+
+  it('carry the state of stateful parts (tensors and JSON), say why they are restored, and report parts the checkpoint lacks', async () => {
+    const run = mkdtempSync(join(tmpdir(), 'duel-ckpt-'));
+    /** A part holding one tensor and a counter, recording each restore. */
+    const part = (fill: number, count: number) => {
+      const restored: { values: number[]; data: unknown; reason: string }[] = [];
+      const state: Stateful = {
+        saveState: (): SavedState => ({ tensors: { average: tf.fill([2, 2], fill) }, data: { count } }),
+        restoreState: (saved, reason) => restored.push({ values: Array.from(saved.tensors!['average']!.dataSync()), data: saved.data, reason }),
+      };
+      return { state, restored };
+    };
+    const saved = part(0.5, 7);
+    const source = { ...parts(1), states: { ema: saved.state } };
+    const before = tf.memory().numTensors;
+    await saveCheckpoint(run, source, position(1), 42, 7);
+    // Every copy the parts handed over (optimizer slots, the state's tensor) was disposed.
+    expect(tf.memory().numTensors).toBe(before);
+    const manifest = loadLatestCheckpoint(run).manifest;
+    expect(manifest.states).toEqual({ ema: { count: 7 } });
+    expect(manifest.tensors.map((t) => t.name)).toContain('state.ema/average');
+
+    const target = part(0, 0);
+    const late = part(0, 0);
+    const missing = applyCheckpoint(loadLatestCheckpoint(run), { ...parts(2), states: { ema: target.state, added: late.state } }, 'rollback');
+    expect(target.restored).toEqual([{ values: [0.5, 0.5, 0.5, 0.5], data: { count: 7 }, reason: 'rollback' }]);
+    expect(missing).toEqual(['added']);
+    expect(late.restored).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Network, Optimizer } from './contracts';
+import type { Network, Optimizer, SavedState, Stateful } from './contracts';
 import { UserInputError } from './errors';
 import { writeDirAtomic, writeFileAtomic } from './files';
 
@@ -35,6 +35,8 @@ interface CheckpointManifest {
   /** The data order is a function of (seed, epoch); kept here so a reader need not know that. */
   dataOrder: { seed: number; epoch: number };
   optimizers: { generator: number; discriminator: number };
+  /** The JSON half of each stateful part's state, by part name (tensors are `state.<name>/<key>`). */
+  states?: Record<string, unknown>;
   tensors: TensorEntry[];
   sha256: string;
   createdAt: string;
@@ -46,6 +48,8 @@ export interface CheckpointParts {
   discriminator: Network;
   generatorOptimizer: Optimizer;
   discriminatorOptimizer: Optimizer;
+  /** Other state a resume needs (the trainer's own, callbacks'), by a stable name. */
+  states?: Readonly<Record<string, Stateful>>;
 }
 
 /** Weights by position: layer names change with construction order, positions do not. */
@@ -60,11 +64,14 @@ function weightTensors(prefix: string, network: Network): [string, tf.Tensor][] 
 export async function saveCheckpoint(runDir: string, parts: CheckpointParts, position: TrainingPosition, seed: number, dataOrderSeed: number, keep = 2, label?: string): Promise<string> {
   const gState = parts.generatorOptimizer.getState();
   const dState = parts.discriminatorOptimizer.getState();
+  const saved = Object.entries(parts.states ?? {}).map(([name, part]) => [name, part.saveState()] as const);
+  const owned = [...Object.values(gState.tensors), ...Object.values(dState.tensors), ...saved.flatMap(([, state]) => Object.values(state.tensors ?? {}))];
   const named: [string, tf.Tensor][] = [
     ...weightTensors('generator', parts.generator),
     ...weightTensors('discriminator', parts.discriminator),
     ...Object.entries(gState.tensors).map(([k, t]) => [`optimizer.generator/${k}`, t] as [string, tf.Tensor]),
     ...Object.entries(dState.tensors).map(([k, t]) => [`optimizer.discriminator/${k}`, t] as [string, tf.Tensor]),
+    ...saved.flatMap(([name, state]) => Object.entries(state.tensors ?? {}).map(([k, t]) => [`state.${name}/${k}`, t] as [string, tf.Tensor])),
   ];
   const entries: TensorEntry[] = [];
   const chunks: Uint8Array[] = [];
@@ -76,7 +83,7 @@ export async function saveCheckpoint(runDir: string, parts: CheckpointParts, pos
     chunks.push(bytes);
     offset += bytes.byteLength;
   }
-  tf.dispose([...Object.values(gState.tensors), ...Object.values(dState.tensors)]);
+  tf.dispose(owned);
   const blob = Buffer.concat(chunks);
   const manifest: CheckpointManifest = {
     format: 'duel-checkpoint/1',
@@ -84,6 +91,7 @@ export async function saveCheckpoint(runDir: string, parts: CheckpointParts, pos
     seed,
     dataOrder: { seed: dataOrderSeed, epoch: position.epoch },
     optimizers: { generator: gState.iterations, discriminator: dState.iterations },
+    states: Object.fromEntries(saved.map(([name, state]) => [name, state.data ?? null])),
     tensors: entries,
     sha256: createHash('sha256').update(blob).digest('hex'),
     createdAt: new Date().toISOString(),
@@ -151,8 +159,12 @@ export function loadLatestCheckpoint(runDir: string): LoadedCheckpoint {
   );
 }
 
-/** Writes a checkpoint's tensors into the networks and optimizers; shapes must match. */
-export function applyCheckpoint(checkpoint: LoadedCheckpoint, parts: CheckpointParts): void {
+/**
+ * Writes a checkpoint's tensors into the networks, optimizers and stateful
+ * parts; shapes must match. Returns the stateful parts the checkpoint has no
+ * state for (added to the experiment after it was written), which the caller reports.
+ */
+export function applyCheckpoint(checkpoint: LoadedCheckpoint, parts: CheckpointParts, reason: 'resume' | 'rollback' = 'resume'): string[] {
   const take = (name: string, shape: readonly number[]) => {
     const entry = checkpoint.tensors.get(name);
     if (!entry) throw new UserInputError(`${checkpoint.dir}: the checkpoint has no tensor '${name}' (was it written by another experiment?)`);
@@ -186,4 +198,24 @@ export function applyCheckpoint(checkpoint: LoadedCheckpoint, parts: CheckpointP
     optimizer.setState({ iterations, tensors }, variables.map((w) => w.read() as tf.Variable));
     tf.dispose(Object.values(tensors));
   }
+  const missing: string[] = [];
+  for (const [name, part] of Object.entries(parts.states ?? {})) {
+    const states = checkpoint.manifest.states ?? {};
+    if (!(name in states)) {
+      missing.push(name);
+      continue;
+    }
+    const prefix = `state.${name}/`;
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [key, entry] of checkpoint.tensors) {
+      if (key.startsWith(prefix)) tensors[key.slice(prefix.length)] = tf.tensor(entry.values, entry.shape, entry.dtype);
+    }
+    const state: SavedState = { tensors, data: states[name] };
+    try {
+      part.restoreState(state, reason);
+    } finally {
+      tf.dispose(Object.values(tensors));
+    }
+  }
+  return missing;
 }

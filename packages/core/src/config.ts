@@ -128,6 +128,7 @@ export interface ResolvedExperiment {
     generator: ResolvedPart;
     discriminator: ResolvedPart;
     loss: ResolvedPart;
+    augment: ResolvedPart[];
     generatorOptimizer: ResolvedPart;
     discriminatorOptimizer: ResolvedPart;
     callbacks: ResolvedPart[];
@@ -165,6 +166,7 @@ export function resolveExperiment(experiment: Experiment, catalogue: PluginCatal
   const generator = one('generator', experiment.model.generator, 'model.generator');
   const discriminator = one('discriminator', experiment.model.discriminator, 'model.discriminator');
   const loss = one('loss', experiment.loss, 'loss');
+  const augment = experiment.augment.map((part, i) => one('augment', part, `augment.${i}`));
   const gOpt = one('optimizer', experiment.optimizers.generator, 'optimizers.generator');
   const dOpt = one('optimizer', experiment.optimizers.discriminator, 'optimizers.discriminator');
   const callbacks = experiment.callbacks.map((part, i) => one('callback', part, `callbacks.${i}`));
@@ -198,6 +200,7 @@ export function resolveExperiment(experiment: Experiment, catalogue: PluginCatal
       discriminator: { type: experiment.model.discriminator.type, options: discriminator!.options as Record<string, unknown> },
     },
     loss: { type: experiment.loss.type, options: loss!.options as Record<string, unknown> },
+    augment: experiment.augment.map((a, i) => ({ type: a.type, options: augment[i]!.options as Record<string, unknown> })),
     optimizers: {
       generator: { type: experiment.optimizers.generator.type, options: gOpt!.options as Record<string, unknown> },
       discriminator: { type: experiment.optimizers.discriminator.type, options: dOpt!.options as Record<string, unknown> },
@@ -216,6 +219,7 @@ export function resolveExperiment(experiment: Experiment, catalogue: PluginCatal
       generator: part(generator, experiment.model.generator.type),
       discriminator: part(discriminator, experiment.model.discriminator.type),
       loss: part(loss, experiment.loss.type),
+      augment: augment.map((a, i) => part(a, experiment.augment[i]!.type)),
       generatorOptimizer: part(gOpt, experiment.optimizers.generator.type),
       discriminatorOptimizer: part(dOpt, experiment.optimizers.discriminator.type),
       callbacks: callbacks.map((c, i) => part(c, experiment.callbacks[i]!.type)),

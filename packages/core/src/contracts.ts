@@ -78,6 +78,50 @@ export interface GanLoss {
 /** Named tensors: the form optimizer state and checkpoints take. */
 export type TensorMap = Record<string, tf.Tensor>;
 
+/** Where a run is, for parts whose behaviour changes over it (annealing). */
+export interface TrainingClock {
+  /** Steps done since the start of the run. */
+  readonly step: number;
+  /** Epochs done, with the fraction of the current one (0.5 = half way through epoch 1). */
+  readonly epochs: number;
+  readonly totalEpochs: number;
+}
+
+/** What an augmentation is given for one batch. */
+export interface AugmentationDraw extends TrainingClock {
+  /** Seed for this batch's random choices; fixed by (run seed, step, call), so resume repeats them. */
+  readonly seed: number;
+}
+
+/**
+ * A differentiable transform of every batch the discriminator sees, real
+ * and fake, in both halves of the step (DiffAugment, instance noise). The
+ * generator's gradient flows through it, so it must be made of tensor ops.
+ */
+export interface Augmentation {
+  readonly name: string;
+  apply(images: tf.Tensor4D, draw: AugmentationDraw): tf.Tensor4D;
+}
+
+/** State a part keeps across steps, saved in every checkpoint beside the weights. */
+export interface SavedState {
+  /** Copies of state tensors (the checkpoint disposes them). */
+  readonly tensors?: TensorMap;
+  /** Plain JSON (counters, flags). */
+  readonly data?: unknown;
+}
+
+/**
+ * A part whose state a checkpoint must carry for an exact resume (an EMA of
+ * the weights, a count of rollbacks). `restore` is told why: a rollback
+ * returns the weights to a snapshot, and some state (the EMA) goes back with
+ * them while some (how many rollbacks were made) must not.
+ */
+export interface Stateful {
+  saveState(): SavedState;
+  restoreState(state: SavedState, reason: 'resume' | 'rollback'): void;
+}
+
 /**
  * An optimizer that touches only the variables it is given. Its state is
  * exported and restored whole, so resume is exact.
@@ -225,6 +269,8 @@ export interface TrainingView {
    * are kept in `rollbacks.jsonl`).
    */
   rollback(request: RollbackRequest): void;
+  /** Replaces the loss from the next step (a remedy that a resumed run puts back in force). */
+  useLoss(loss: GanLoss): void;
   readonly log: (line: string) => void;
 }
 
@@ -235,8 +281,15 @@ export interface TrainingView {
 export interface Callback {
   readonly name: string;
   onTrainStart?(view: TrainingView): Promise<void> | void;
+  /**
+   * After every optimisation step. Runs on the training path: tensor ops
+   * only, no reads from the device (that would sync every step).
+   */
+  onStepEnd?(view: TrainingView): void;
   onEpochEnd?(view: TrainingView, metrics: EpochMetrics): Promise<void> | void;
   onTrainEnd?(view: TrainingView, status: RunStatus): Promise<void> | void;
+  /** State that checkpoints carry (stored under the callback's name). */
+  readonly state?: Stateful;
 }
 
 /** A rollback asked for by a callback (the diagnostics policy). */

@@ -57,6 +57,8 @@ export const experimentSchema = z
       .strict()
       .default({ generator: { type: 'dcgan-generator', options: {} }, discriminator: { type: 'dcgan-discriminator', options: {} } }),
     loss: part('bce-label-noise'),
+    /** Transforms of every batch D sees, real and fake, applied in order (diffaugment, instance-noise). */
+    augment: z.array(partSchema).default([]),
     optimizers: z
       .object({
         generator: part('adam', { learningRate: 2e-4, beta1: 0.5, beta2: 0.999 }),

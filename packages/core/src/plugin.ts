@@ -8,6 +8,7 @@ export type PluginKind =
   | 'generator'
   | 'discriminator'
   | 'loss'
+  | 'augment'
   | 'optimizer'
   | 'schedule'
   | 'callback'
@@ -20,6 +21,7 @@ export const PLUGIN_KINDS: readonly PluginKind[] = [
   'generator',
   'discriminator',
   'loss',
+  'augment',
   'optimizer',
   'schedule',
   'callback',

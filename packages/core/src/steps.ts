@@ -7,6 +7,11 @@ export interface StepNetworks {
   readonly generator: Network;
   readonly discriminator: Network;
   readonly loss: GanLoss;
+  /**
+   * The augmentations of the step (DiffAugment, instance noise), applied to
+   * every batch before D sees it, real and fake alike. Omitted: D sees the images as they are.
+   */
+  readonly augment?: (images: tf.Tensor4D) => tf.Tensor4D;
 }
 
 /** The random inputs of a step, injectable so a test can replay another framework's draws. */
@@ -24,6 +29,11 @@ export function trainableVariables(network: Network): tf.Variable[] {
 
 function run(network: Network, input: tf.Tensor): tf.Tensor {
   return network.apply(input, { training: true }) as tf.Tensor;
+}
+
+/** A batch as the discriminator is shown it. */
+function shown(nets: StepNetworks, images: tf.Tensor4D): tf.Tensor4D {
+  return nets.augment ? nets.augment(images) : images;
 }
 
 export interface SimultaneousResult {
@@ -47,11 +57,12 @@ export function simultaneousGradients(nets: StepNetworks, real: tf.Tensor4D, dra
   const gVars = trainableVariables(nets.generator);
   const { outputs, grads } = gradientsFromOneForward(
     () => {
-      const fake = run(nets.generator, draws.z) as tf.Tensor4D;
-      const pReal = run(nets.discriminator, real);
-      const pFake = run(nets.discriminator, fake);
+      const realShown = shown(nets, real);
+      const fakeShown = shown(nets, run(nets.generator, draws.z) as tf.Tensor4D);
+      const pReal = run(nets.discriminator, realShown);
+      const pFake = run(nets.discriminator, fakeShown);
       const discriminate = (images: tf.Tensor4D) => run(nets.discriminator, images);
-      const dLoss = nets.loss.discriminatorLoss({ real: pReal, fake: pFake, realImages: real, fakeImages: fake, discriminate, uniform: draws.uniform });
+      const dLoss = nets.loss.discriminatorLoss({ real: pReal, fake: pFake, realImages: realShown, fakeImages: fakeShown, discriminate, uniform: draws.uniform });
       const gLoss = nets.loss.generatorLoss(pFake);
       return { dLoss, gLoss, pReal, pFake };
     },
@@ -75,10 +86,12 @@ export function discriminatorGradients(nets: StepNetworks, real: tf.Tensor4D, fa
   const dVars = trainableVariables(nets.discriminator);
   const { outputs, grads } = gradientsFromOneForward(
     () => {
-      const pReal = run(nets.discriminator, real);
-      const pFake = run(nets.discriminator, fake);
+      const realShown = shown(nets, real);
+      const fakeShown = shown(nets, fake);
+      const pReal = run(nets.discriminator, realShown);
+      const pFake = run(nets.discriminator, fakeShown);
       const discriminate = (images: tf.Tensor4D) => run(nets.discriminator, images);
-      const dLoss = nets.loss.discriminatorLoss({ real: pReal, fake: pFake, realImages: real, fakeImages: fake, discriminate, uniform: draws.uniform });
+      const dLoss = nets.loss.discriminatorLoss({ real: pReal, fake: pFake, realImages: realShown, fakeImages: fakeShown, discriminate, uniform: draws.uniform });
       return { dLoss, pReal, pFake };
     },
     (out) => [{ loss: out.dLoss, variables: dVars }],
@@ -97,7 +110,7 @@ export function generatorGradients(nets: StepNetworks, z: tf.Tensor2D): Generato
   const gVars = trainableVariables(nets.generator);
   const { outputs, grads } = gradientsFromOneForward(
     () => {
-      const pFake = run(nets.discriminator, run(nets.generator, z));
+      const pFake = run(nets.discriminator, shown(nets, run(nets.generator, z) as tf.Tensor4D));
       return { gLoss: nets.loss.generatorLoss(pFake), pFake };
     },
     (out) => [{ loss: out.gLoss, variables: gVars }],

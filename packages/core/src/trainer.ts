@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyCheckpoint, readCheckpoint, saveCheckpoint, type LoadedCheckpoint, type TrainingPosition } from './checkpoint';
-import type { Callback, DiscriminatorOutput, EpochMetrics, GanLoss, ImageDataset, Network, Optimizer, RollbackRequest, RunStatus, Tracker, TrainingView } from './contracts';
+import type { CheckpointParts } from './checkpoint';
+import type { Augmentation, Callback, DiscriminatorOutput, EpochMetrics, GanLoss, ImageDataset, Network, Optimizer, RollbackRequest, RunStatus, SavedState, Stateful, Tracker, TrainingClock, TrainingView } from './contracts';
 import { UserInputError } from './errors';
 import type { TrainerSettings } from './experiment';
 import type { ProgressSink } from './progress';
@@ -16,6 +17,8 @@ export interface TrainerParts {
   readonly discriminatorOutput: DiscriminatorOutput;
   readonly latentDim: number;
   readonly loss: GanLoss;
+  /** Applied in order to every batch D sees, real and fake. @default [] */
+  readonly augmentations?: readonly Augmentation[];
   readonly generatorOptimizer: Optimizer;
   readonly discriminatorOptimizer: Optimizer;
   readonly dataset: ImageDataset;
@@ -78,6 +81,26 @@ function describeRemedy(request: RollbackRequest): string {
   return parts.length ? parts.join(', ') : 'none (retry)';
 }
 
+/** The learning rates in force, which a rollback's remedy may have changed: a resumed run must keep them. */
+function learningRateState(generator: Optimizer, discriminator: Optimizer): Stateful {
+  const rates = (o: Optimizer) => ({ learningRate: o.learningRate, ...(o.baseLearningRate !== undefined ? { baseLearningRate: o.baseLearningRate } : {}) });
+  return {
+    saveState: () => ({ data: { generator: rates(generator), discriminator: rates(discriminator) } }),
+    restoreState(state: SavedState, reason) {
+      // After a rollback the remedy is applied on top of the rates now in force.
+      if (reason === 'rollback') return;
+      const data = state.data as Record<'generator' | 'discriminator', { learningRate: number; baseLearningRate?: number }>;
+      for (const [optimizer, saved] of [
+        [generator, data.generator],
+        [discriminator, data.discriminator],
+      ] as const) {
+        optimizer.learningRate = saved.learningRate;
+        if (saved.baseLearningRate !== undefined) optimizer.baseLearningRate = saved.baseLearningRate;
+      }
+    },
+  };
+}
+
 function globalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
   return tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
 }
@@ -94,13 +117,24 @@ export class AdversarialTrainer {
   private readonly fixedLatent: tf.Tensor2D;
   private nets: StepNetworks;
   private position: TrainingPosition;
+  /** Steps done, updated every step (the position moves at epoch ends). */
+  private stepsDone = 0;
   private readonly threshold: number;
+  private readonly trainingView: TrainingView;
+  /** What a checkpoint holds: the networks, the optimizers and every stateful part. */
+  private readonly checkpointParts: CheckpointParts;
 
   constructor(private readonly parts: TrainerParts) {
     this.nets = { generator: parts.generator, discriminator: parts.discriminator, loss: parts.loss };
     this.position = { step: 0, epoch: 0, stepInEpoch: 0, partialSums: [], partialSeconds: 0 };
     this.threshold = parts.discriminatorOutput === 'probability' ? 0.5 : 0;
     this.fixedLatent = tf.randomNormal([64, parts.latentDim], 0, 1, 'float32', deriveSeed(parts.seed, Streams.fixedLatent));
+    this.trainingView = this.view();
+    const states: Record<string, Stateful> = { trainer: learningRateState(parts.generatorOptimizer, parts.discriminatorOptimizer) };
+    parts.callbacks.forEach((callback, i) => {
+      if (callback.state) states[`callbacks.${i}.${callback.name}`] = callback.state;
+    });
+    this.checkpointParts = { ...parts, states };
   }
 
   /** Asks the loop to stop at the next step, checkpoint where it is and end KILLED (SIGINT/SIGTERM). */
@@ -124,12 +158,14 @@ export class AdversarialTrainer {
     }
     mkdirSync(parts.runDir, { recursive: true });
     if (resume) {
-      applyCheckpoint(resume, parts);
+      const missing = applyCheckpoint(resume, this.checkpointParts, 'resume');
+      for (const name of missing) parts.progress.line(`resume: ${resume.dir} holds no state for ${name} (added since?); it starts afresh`);
       this.position = resume.manifest.position;
+      this.stepsDone = this.position.step;
       this.history.push(...this.readHistory(this.position.epoch));
       parts.progress.line(`resuming from ${resume.dir} (epoch ${this.position.epoch + 1}, step ${this.position.step})`);
     }
-    const view = this.view();
+    const view = this.trainingView;
     for (const callback of parts.callbacks) await callback.onTrainStart?.(view);
 
     let status: RunStatus = 'FINISHED';
@@ -177,12 +213,15 @@ export class AdversarialTrainer {
     while (stepInEpoch < stepsPerEpoch && !this.interrupted) {
       const from = stepInEpoch * settings.batchSize;
       const indices = order.subarray(from, Math.min(from + settings.batchSize, order.length));
-      const stats = tf.tidy(() => this.step(step, imageBatch(parts.dataset, indices)));
+      const clock: TrainingClock = { step, epochs: epoch + stepInEpoch / stepsPerEpoch, totalEpochs: settings.epochs };
+      const stats = tf.tidy(() => this.step(clock, imageBatch(parts.dataset, indices)));
       const next = tf.add(sums, stats);
       tf.dispose([sums, stats]);
       sums = next;
       stepInEpoch += 1;
       step += 1;
+      this.stepsDone = step;
+      for (const callback of parts.callbacks) callback.onStepEnd?.(this.trainingView);
       if (stepInEpoch % settings.logEvery === 0 && stepInEpoch < stepsPerEpoch) {
         const running = this.means(await sums.data(), stepInEpoch, (performance.now() - began) / 1000, settings.batchSize * stepInEpoch);
         parts.progress.step(epoch + 1, settings.epochs, stepInEpoch, stepsPerEpoch, running);
@@ -201,11 +240,28 @@ export class AdversarialTrainer {
     return { step, epoch: epoch + 1, stepInEpoch: 0, partialSums: [], partialSeconds: 0 };
   }
 
+  /**
+   * The step's augmentations as one function of a batch: each batch shown to D
+   * gets its own seeds from (run seed, step, the how-manieth batch shown).
+   */
+  private augmentFor(clock: TrainingClock): ((images: tf.Tensor4D) => tf.Tensor4D) | undefined {
+    const augmentations = this.parts.augmentations ?? [];
+    if (augmentations.length === 0) return undefined;
+    let shown = 0;
+    return (images) => {
+      const batch = shown++;
+      return augmentations.reduce((x, augmentation, i) => augmentation.apply(x, { ...clock, seed: deriveSeed(this.parts.seed, Streams.augment, clock.step, batch, i) }), images);
+    };
+  }
+
   /** One iteration; returns the step statistics as a tensor (nothing read back). */
-  private step(step: number, real: tf.Tensor4D): tf.Tensor1D {
+  private step(clock: TrainingClock, real: tf.Tensor4D): tf.Tensor1D {
     const { parts } = this;
     const { settings } = parts;
+    const { step } = clock;
     const batch = real.shape[0];
+    const augment = this.augmentFor(clock);
+    const nets: StepNetworks = augment ? { ...this.nets, augment } : this.nets;
     const latent = (k: number) => tf.randomNormal([batch, parts.latentDim], 0, 1, 'float32', deriveSeed(parts.seed, Streams.latent, step, k)) as tf.Tensor2D;
     let draws = 0;
     const uniform = (shape: number[]) => tf.randomUniform(shape, 0, 1, 'float32', deriveSeed(parts.seed, Streams.labelNoise, step, draws++));
@@ -214,7 +270,7 @@ export class AdversarialTrainer {
 
     if (settings.updateMode === 'simultaneous') {
       parts.networkRandom.begin(step, 0);
-      const r = simultaneousGradients(this.nets, real, { z: latent(0), uniform });
+      const r = simultaneousGradients(nets, real, { z: latent(0), uniform });
       parts.discriminatorOptimizer.applyGradients(dVars, r.dGrads);
       parts.generatorOptimizer.applyGradients(gVars, r.gGrads);
       return this.stats(r.dLoss, r.gLoss, r.pReal, r.pFake, r.pFake, globalNorm(r.dGrads), globalNorm(r.gGrads));
@@ -227,7 +283,7 @@ export class AdversarialTrainer {
     for (let k = 0; k < settings.dSteps; k++) {
       parts.networkRandom.begin(step, k);
       const fake = tf.tidy(() => parts.generator.apply(latent(k), { training: true }) as tf.Tensor4D);
-      d = discriminatorGradients(this.nets, real, fake, { uniform });
+      d = discriminatorGradients(nets, real, fake, { uniform });
       dNorm = globalNorm(d.dGrads);
       parts.discriminatorOptimizer.applyGradients(dVars, d.dGrads);
     }
@@ -235,7 +291,7 @@ export class AdversarialTrainer {
     let gNorm: tf.Scalar = tf.scalar(0);
     for (let k = 0; k < settings.gSteps; k++) {
       parts.networkRandom.begin(step, settings.dSteps + k);
-      g = generatorGradients(this.nets, latent(settings.dSteps + k));
+      g = generatorGradients(nets, latent(settings.dSteps + k));
       gNorm = globalNorm(g.gGrads);
       parts.generatorOptimizer.applyGradients(gVars, g.gGrads);
     }
@@ -290,7 +346,7 @@ export class AdversarialTrainer {
 
   private async checkpoint(position: TrainingPosition): Promise<void> {
     const { parts } = this;
-    await saveCheckpoint(parts.runDir, parts, position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, position.epoch), parts.keepCheckpoints ?? 2);
+    await saveCheckpoint(parts.runDir, this.checkpointParts, position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, position.epoch), parts.keepCheckpoints ?? 2);
   }
 
   /**
@@ -302,9 +358,10 @@ export class AdversarialTrainer {
     this.rollbackRequest = undefined;
     const label = request.to ?? 'healthy';
     const snapshot = readCheckpoint(join(parts.runDir, 'checkpoints', label));
-    applyCheckpoint(snapshot, parts);
+    applyCheckpoint(snapshot, this.checkpointParts, 'rollback');
     const from = this.position;
     this.position = snapshot.manifest.position;
+    this.stepsDone = this.position.step;
     const dropped = this.history.splice(this.position.epoch);
     const record = { at_epoch: from.epoch, back_to_epoch: this.position.epoch, reason: request.reason, remedy: describeRemedy(request), dropped_epochs: dropped };
     appendFileSync(join(parts.runDir, 'rollbacks.jsonl'), `${JSON.stringify(record)}\n`);
@@ -325,7 +382,7 @@ export class AdversarialTrainer {
         return trainer.position.epoch;
       },
       get step() {
-        return trainer.position.step;
+        return trainer.stepsDone;
       },
       totalEpochs: parts.settings.epochs,
       generator: parts.generator,
@@ -340,10 +397,13 @@ export class AdversarialTrainer {
       },
       saveSnapshot(label: string) {
         if (!/^[a-z][a-z0-9-]*$/.test(label)) throw new Error(`snapshot label '${label}': use lower-case letters, digits and dashes`);
-        return saveCheckpoint(parts.runDir, parts, trainer.position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, trainer.position.epoch), 0, label);
+        return saveCheckpoint(parts.runDir, trainer.checkpointParts, trainer.position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, trainer.position.epoch), 0, label);
       },
       rollback(request: RollbackRequest) {
         trainer.rollbackRequest ??= request;
+      },
+      useLoss(loss: GanLoss) {
+        trainer.nets = { ...trainer.nets, loss };
       },
       log: (line: string) => parts.progress.line(line),
     };
