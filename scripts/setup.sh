@@ -42,14 +42,14 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 venv() { # dir installer requirements...
   local dir=$1 installer=$2; shift 2
-  local stamp="$dir/.duel-stamp" want
+  local stamp="$dir/.duel-stamp${STAMP_SUFFIX:-}" want
   want=$(cat "$@" | sha256sum | cut -c1-16)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
   say "python venv $dir ($*)"
   # --seed: pip inside too (setup-tensorflow.mjs fetches the wheel with it).
   [ -x "$dir/bin/python" ] || uv venv -q --seed -p "$python" "$dir"
-  if [ "$installer" = uv ]; then
-    VIRTUAL_ENV="$dir" uv pip install -q $(printf -- '-r %s ' "$@")
+  if [ "$installer" = uv ] || [ "$installer" = uv-no-deps ]; then
+    VIRTUAL_ENV="$dir" uv pip install -q $([ "$installer" = uv-no-deps ] && echo --no-deps) $(printf -- '-r %s ' "$@")
   else
     "$dir/bin/python" -m pip install -q --disable-pip-version-check $(printf -- '-r %s ' "$@")
   fi
@@ -58,6 +58,7 @@ venv() { # dir installer requirements...
 reqs=(reference/requirements.txt)
 [ $bench = 1 ] && reqs+=(reference/requirements-bench.txt)
 venv .venv "$([ $bench = 1 ] && echo pip || echo uv)" "${reqs[@]}"
+STAMP_SUFFIX=-convert venv .venv uv-no-deps reference/requirements-convert.txt
 venv .venv-mlflow uv reference/requirements-mlflow.txt
 
 # 5. tfjs-node's addon, built against the TensorFlow C library from the wheel.

@@ -179,7 +179,7 @@ describe('inception-v3 extractor (loading path, with a stand-in model)', () => {
       const before = tf.memory().numTensors;
       const got = (await extractor.features(gray)) as Float64Array;
       expect(tf.memory().numTensors).toBe(before);
-      const want = tf.tidy(() => tf.mean(standIn.predict(tf.tile(tf.image.resizeBilinear(gray, [299, 299]), [1, 1, 1, 3])) as tf.Tensor4D, [1, 2]));
+      const want = tf.tidy(() => tf.mean(standIn.predict(tf.tile(tf.image.resizeBilinear(gray, [299, 299], false, true), [1, 1, 1, 3])) as tf.Tensor4D, [1, 2]));
       const wantData = await want.data();
       tf.dispose([want, gray]);
       expect(got.length).toBe(30);
@@ -234,7 +234,7 @@ describe('inception-v3 extractor (loading path, with a stand-in model)', () => {
       expect(extractor.featureDim).toBe(3);
       const gray = datasetSampler(test)(2);
       const got = (await extractor.features(gray)) as Float64Array;
-      const means = await tf.tidy(() => tf.mean(tf.image.resizeBilinear(gray, [299, 299]), [1, 2, 3])).data();
+      const means = await tf.tidy(() => tf.mean(tf.image.resizeBilinear(gray, [299, 299], false, true), [1, 2, 3])).data();
       gray.dispose();
       [0, 1].forEach((i) => [1, 2, -3].forEach((s, c) => expect(got[i * 3 + c]).toBeCloseTo(s * means[i]!, 4)));
     } finally {

@@ -89,7 +89,9 @@ export function prepareImages(images: tf.Tensor4D, size: number, channels: 1 | 3
   return tf.tidy(() => {
     const [, h, w, c] = images.shape;
     let x: tf.Tensor4D = images.toFloat();
-    if (h !== size || w !== size) x = tf.image.resizeBilinear(x, [size, size]);
+    // Half-pixel centres: TF 2's tf.image.resize, which the Keras pipelines behind
+    // published Inception FIDs use (tfjs' default samples corner-aligned, 0.8% off).
+    if (h !== size || w !== size) x = tf.image.resizeBilinear(x, [size, size], false, true);
     if (c === channels) return x;
     if (c === 1 && channels === 3) return tf.tile(x, [1, 1, 1, 3]);
     if (c === 3 && channels === 1) return tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), -1, true) as tf.Tensor4D;
