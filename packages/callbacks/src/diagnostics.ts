@@ -54,6 +54,7 @@ export const diagnostics = definePlugin({
   name: 'diagnostics',
   description: 'detects D dominating, mode collapse and non-finite losses; warn, stop or roll back',
   options: diagnosticsOptions,
+  nested: (options) => (options.remedy.loss ? [{ kind: 'loss', part: options.remedy.loss, path: 'remedy.loss' }] : []),
   create(options, context: DiagnosticsContext): Callback {
     let rollbacks = 0;
     let reported = new Set<string>();

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { loadNetwork, UserInputError, writeFileAtomic, type DataSource } from '@duel/core';
+import { loadNetwork, UserInputError, writeFileAtomic, type Experiment, type Part } from '@duel/core';
 import { evaluate, generatorSampler, METRIC_NAMES, type FeatureExtractor, type MetricName } from '@duel/metrics';
 import { loadExperiment } from './assemble';
-import { activateBackend, cacheRoot, createExtractor } from './run';
+import { activateBackend, createExtractor, loadDataset } from './run';
 import { generatorDirOf } from './run-dir';
 
 export interface EvaluateRunOptions {
@@ -15,6 +15,18 @@ export interface EvaluateRunOptions {
   /** Which saved generator of the run. @default 'generator' */
   generator?: string;
   seed?: number;
+}
+
+/**
+ * The extractor `duel evaluate` uses: the one named on the command line, else
+ * the run's own evaluation callback's (options included), so the numbers
+ * compare with those logged during training; else the domain classifier.
+ */
+function extractorPart(experiment: Experiment, named: string | undefined): Part {
+  const callback = experiment.callbacks.find((c) => c.type === 'evaluation');
+  const own = callback?.options['extractor'] as Part | undefined;
+  if (named) return own?.type === named ? own : { type: named, options: {} };
+  return own ?? { type: 'domain-classifier', options: {} };
 }
 
 /**
@@ -30,9 +42,8 @@ export async function evaluateRun(runDir: string, options: EvaluateRunOptions) {
   const { resolved, catalogue } = await loadExperiment({ file: join(runDir, 'experiment.resolved.json') });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   await activateBackend(resolved, { line: log, step() {}, epoch() {} });
-  const source = (await resolved.parts.data.plugin.create(resolved.parts.data.options, { baseDir: resolved.baseDir, cacheDir: join(cacheRoot(), 'datasets'), log })) as DataSource;
-  const dataset = await source.load();
-  const extractor = await createExtractor<FeatureExtractor>(catalogue, { type: options.extractor ?? 'domain-classifier', options: {} }, { dataset, baseDir: resolved.baseDir, log });
+  const dataset = await loadDataset(resolved.parts.data, resolved.baseDir, log);
+  const extractor = await createExtractor<FeatureExtractor>(catalogue, extractorPart(resolved.experiment, options.extractor), { dataset, baseDir: resolved.baseDir, log });
   const generator = await loadNetwork(generatorDir);
   const latentDim = generator.inputs[0]!.shape[1] as number;
   const seed = options.seed ?? 0;

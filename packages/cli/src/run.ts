@@ -65,12 +65,23 @@ export interface CallbackContext {
   readonly dataset: ImageDataset;
 }
 
+/** Loads a data part's images (decoded once into the cache). */
+export async function loadDataset(part: { plugin: ResolvedPart['plugin']; options: unknown }, baseDir: string, log: (line: string) => void): Promise<ImageDataset> {
+  const source = (await part.plugin.create(part.options, { baseDir, cacheDir: join(cacheRoot(), 'datasets'), log })) as DataSource;
+  return source.load();
+}
+
 /** Builds an extractor plugin from a part (evaluation callback, `duel evaluate`). */
 export async function createExtractor<T>(catalogue: PluginCatalogue, part: Part, context: { dataset?: ImageDataset; baseDir: string; log: (line: string) => void }): Promise<T> {
-  const issues: { path: string; message: string }[] = [];
-  const found = catalogue.resolve('extractor', { type: part.type, options: part.options ?? {} }, 'extractor', issues);
-  if (!found) throw new UserInputError('invalid feature extractor', issues);
-  return (await found.plugin.create(found.options, { ...context, cacheDir: join(cacheRoot(), 'extractors') })) as T;
+  const resolvePart = (kind: PluginKind, p: Part, path: string) => {
+    const issues: { path: string; message: string }[] = [];
+    const found = catalogue.resolve(kind, { type: p.type, options: p.options ?? {} }, path, issues);
+    if (!found) throw new UserInputError(`invalid ${kind === 'data' ? 'extractor data' : 'feature extractor'}`, issues);
+    return found;
+  };
+  const found = resolvePart('extractor', part, 'extractor');
+  const loadData = (data: Part) => loadDataset(resolvePart('data', data, 'extractor.options.data'), context.baseDir, context.log);
+  return (await found.plugin.create(found.options, { ...context, loadData, cacheDir: join(cacheRoot(), 'extractors') })) as T;
 }
 
 /** Decoded datasets and trained extractors are cached here (`DUEL_CACHE_DIR`, default `.cache`). */
@@ -117,12 +128,7 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
   const { experiment } = resolved;
   mkdirSync(runDir, { recursive: true });
 
-  const data = await build<DataSource>(resolved.parts.data, {
-    baseDir: resolved.baseDir,
-    cacheDir: join(cacheRoot(), 'datasets'),
-    log: (line: string) => progress.line(line),
-  });
-  const dataset = await data.load();
+  const dataset = await loadDataset(resolved.parts.data, resolved.baseDir, (line) => progress.line(line));
   progress.line(`data: ${dataset.size} images ${dataset.shape.height}x${dataset.shape.width}x${dataset.shape.channels} from ${dataset.source}${dataset.skipped.length ? ` (${dataset.skipped.length} bad files skipped)` : ''}`);
 
   const networkRandom = new SeededStepRandom(experiment.seed, Streams.dropout);

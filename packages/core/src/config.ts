@@ -160,7 +160,19 @@ export function parseEnvelope(doc: JsonObject, label: string): Experiment {
 export function resolveExperiment(experiment: Experiment, catalogue: PluginCatalogue, where: { file?: string; baseDir: string }): ResolvedExperiment {
   const issues: ExperimentIssue[] = [];
   const label = where.file ?? 'experiment';
-  const one = (kind: PluginKind, part: Part, path: string) => catalogue.resolve(kind, part, path, issues);
+  const one = (kind: PluginKind, part: Part, path: string) => {
+    const found = catalogue.resolve(kind, part, path, issues);
+    if (found) checkNested(found, path);
+    return found;
+  };
+  // Parts inside a part's options (an extractor, a remedy loss, an extractor's data), to any depth.
+  const checkNested = (found: { plugin: AnyPlugin; options: unknown }, path: string): void => {
+    for (const inner of found.plugin.nested?.(found.options) ?? []) {
+      const innerPath = `${path}.options.${inner.path}`;
+      const resolved = catalogue.resolve(inner.kind, inner.part, innerPath, issues);
+      if (resolved) checkNested(resolved, innerPath);
+    }
+  };
   const backend = one('backend', experiment.backend, 'backend');
   const data = one('data', experiment.data, 'data');
   const generator = one('generator', experiment.model.generator, 'model.generator');

@@ -54,6 +54,19 @@ export interface Plugin<TOptions = any, TInstance = unknown, TContext = any> {
   expects?: DiscriminatorOutput;
   /** Cross-part checks before any tensor exists; returns problems as messages about this part's options. */
   check?(options: TOptions, env: CheckEnvironment): string[];
+  /**
+   * Parts named inside this part's options (an evaluation's extractor, a
+   * remedy's loss), so the experiment checks them with everything else
+   * instead of failing when they are first built, mid-run.
+   */
+  nested?(options: TOptions): NestedPart[];
+}
+
+/** A part inside another part's options; `path` is relative to those options. */
+export interface NestedPart {
+  readonly kind: PluginKind;
+  readonly part: { type: string; options?: unknown };
+  readonly path: string;
 }
 
 /** What a plugin's `check` may look at. */
@@ -72,6 +85,7 @@ export function definePlugin<S extends z.ZodType, TInstance, TContext = unknown>
   outputOf?(options: z.output<S>): DiscriminatorOutput;
   expects?: DiscriminatorOutput;
   check?(options: z.output<S>, env: CheckEnvironment): string[];
+  nested?(options: z.output<S>): NestedPart[];
 }): Plugin<z.output<S>, TInstance, TContext> {
   return plugin as Plugin<z.output<S>, TInstance, TContext>;
 }

@@ -77,13 +77,14 @@ export function generatorSampler(generator: tf.LayersModel, latentDim: number, s
  * The `evaluation` callback: FID/KID/precision-recall of the generator on a
  * schedule, added to the epoch's metrics (fid, kid, kid_std, precision,
  * recall, diversity, real_diversity) so trackers and `detectProblems` see
- * them. The extractor is built once at train start; real features once.
+ * them. The extractor is built once at train start; real features at the first evaluation.
  */
 export const evaluationCallback = definePlugin({
   kind: 'callback',
   name: 'evaluation',
   description: 'FID, KID and precision/recall of generated samples every few epochs',
   options: evaluationCallbackOptions,
+  nested: (options) => [{ kind: 'extractor', part: options.extractor, path: 'extractor' }],
   create(options, context: EvaluationCallbackContext): Callback {
     let extractor: FeatureExtractor | undefined;
     let real: ExtractedFeatures | undefined;
@@ -117,6 +118,11 @@ export const evaluationCallback = definePlugin({
     };
     return {
       name: 'evaluation',
+      // Built before the first step: a missing model file or an untrainable
+      // classifier is found before any training, not at the first evaluation.
+      async onTrainStart(view) {
+        extractor ??= await context.createExtractor(options.extractor, { dataset: view.dataset });
+      },
       async onEpochEnd(view, metrics) {
         if (metrics.epoch % options.every === 0 || metrics.epoch === view.totalEpochs) await run(view, metrics);
       },

@@ -35,6 +35,8 @@ export interface ExtractorContext {
   /** Folder relative option paths resolve against. @default process.cwd() */
   readonly baseDir?: string;
   readonly log?: (line: string) => void;
+  /** Loads another data part (an extractor's own training data); supplied by the assembly. */
+  readonly loadData?: (part: { type: string; options?: Record<string, unknown> }) => Promise<ImageDataset>;
 }
 
 /** Which extractor produced a result. */
