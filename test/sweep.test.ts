@@ -70,4 +70,36 @@ describe('ablation sweeps', () => {
     expect([...dLoss].sort((a, b) => a - b)).toEqual(dLoss);
     expect(existsSync(join(out, 'results.md'))).toBe(true);
   }, 600_000);
+
+  it('swaps whole parts and lists of parts: trials named by type, the table by label, the CSV with the JSON', async () => {
+    const dir = tempDir('duel-sweep-parts-');
+    const file = join(dir, 'parts-sweep.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: parts-ablation',
+        `base: ${base}`,
+        'grid:',
+        '  augment: [[], [{type: diffaugment}, {type: instance-noise, options: {sigma: 0.2}}]]',
+        '  loss: [{type: one-sided-label-smoothing, options: {smoothing: 0.1}}]',
+        'seeds: [1]',
+        'set: [trainer.epochs=1, data.options.limit=64, trainer.batchSize=32]',
+      ].join('\n'),
+    );
+    const out = join(dir, 'sweep');
+    const result = await duel(['sweep', file, '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+    const ids = ['t001-none-one-sided-label-smoothing-s1', 't002-diffaugment+instance-noise-one-sided-label-smoothing-s1'];
+    const resolved = ids.map((id) => JSON.parse(readFileSync(join(out, 'trials', id, 'experiment.resolved.json'), 'utf8')));
+    expect(resolved[0].augment).toEqual([]);
+    expect(resolved[1].augment).toEqual([
+      { type: 'diffaugment', options: { policy: ['color', 'translation', 'cutout'], translation: 0.125, cutout: 0.5 } },
+      { type: 'instance-noise', options: { sigma: 0.2, annealEpochs: null } },
+    ]);
+    expect(resolved.every((r) => r.loss.type === 'one-sided-label-smoothing')).toBe(true);
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(md).toMatch(/\| t002-\S+ \| diffaugment\+instance-noise \| one-sided-label-smoothing \|/);
+    expect(md).toMatch(/\| t001-\S+ \| none \| one-sided-label-smoothing \|/);
+    expect(readFileSync(join(out, 'results.csv'), 'utf8')).toContain('"[{""type"":""diffaugment""}');
+  }, 300_000);
 });

@@ -8,7 +8,9 @@ import { mulberry32, UserInputError, writeFileAtomic, zodIssues, type Tracker } 
 import { startParentRun, type ParentRun } from '@duel/tracking';
 import { loadExperiment } from './assemble';
 
-const valueList = z.array(z.union([z.string(), z.number(), z.boolean(), z.null()])).min(1);
+// Any YAML value: numbers and names, and also lists and parts, so a sweep can swap a
+// whole part (`loss: [{type: hinge}, ...]`) or a list of them (`augment: [[], ...]`).
+const valueList = z.array(z.unknown()).min(1);
 const distribution = z.union([
   z.object({ choice: valueList }).strict(),
   z.object({ uniform: z.tuple([z.number(), z.number()]) }).strict(),
@@ -78,8 +80,18 @@ export async function loadSweep(file: string): Promise<{ sweep: SweepFile; baseF
   return { sweep, baseFile, path, trackerParts: base.resolved.parts.trackers };
 }
 
+/** A short name for a setting: a part by its type, a list by its items' names ('none' when empty). */
+export function settingLabel(value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(settingLabel).join('+');
+  if (value !== null && typeof value === 'object') {
+    const type = (value as { type?: unknown }).type;
+    return typeof type === 'string' ? type : JSON.stringify(value);
+  }
+  return String(value);
+}
+
 function slug(value: unknown): string {
-  return String(value).replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 24);
+  return settingLabel(value).replace(/[^A-Za-z0-9.+-]+/g, '_').slice(0, 32);
 }
 
 /** The trials of a sweep, in a stable order, with stable ids. */
@@ -254,10 +266,12 @@ export function writeResults(dir: string, sweep: SweepFile, records: TrialRecord
   const sign = sweep.sortOrder === 'desc' ? -1 : 1;
   const sorted = [...records].sort((a, b) => sign * ((a.metrics[sortBy] ?? Infinity) - (b.metrics[sortBy] ?? Infinity)));
   const header = ['trial', ...paths, 'seed', 'status', ...metrics];
-  const cell = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v === undefined ? '' : String(v));
+  const cell = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v === undefined ? '' : settingLabel(v));
   const rows = sorted.map((r) => [r.id, ...paths.map((p) => r.settings[p]), r.seed, r.status, ...metrics.map((m) => r.metrics[m])].map(cell));
+  // The CSV keeps structured settings whole (JSON), for whoever reads it back.
+  const csvRows = sorted.map((r) => [r.id, ...paths.map((p) => r.settings[p]), r.seed, r.status, ...metrics.map((m) => r.metrics[m])].map((v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : cell(v))));
   const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  writeFileAtomic(join(dir, 'results.csv'), [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n');
+  writeFileAtomic(join(dir, 'results.csv'), [header, ...csvRows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n');
   const md = [
     `# ${sweep.name ?? 'sweep'}: ${records.length} trials, sorted by ${sortBy} (${sweep.sortOrder})`,
     '',
