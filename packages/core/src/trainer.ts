@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyCheckpoint, readCheckpoint, saveCheckpoint, type LoadedCheckpoint, type TrainingPosition } from './checkpoint';
-import type { CheckpointParts } from './checkpoint';
+import { applyCheckpoint, readCheckpoint, saveCheckpoint, type CheckpointParts, type LoadedCheckpoint, type TrainingPosition } from './checkpoint';
 import type { Augmentation, Callback, DiscriminatorOutput, EpochMetrics, GanLoss, ImageDataset, Network, Optimizer, RollbackRequest, RunStatus, SavedState, Stateful, Tracker, TrainingClock, TrainingView } from './contracts';
 import { UserInputError } from './errors';
 import type { TrainerSettings } from './experiment';
