@@ -211,6 +211,7 @@ describe('duel train and duel sweep tracked on a real MLflow server', () => {
       expect(child, trial.id).toBeDefined();
       expect(child!.tags['mlflow.parentRunId']).toBe(parentId);
       expect(child!.tags['duel.sweep.role']).toBe('trial');
+      expect(child!.tags['mlflow.runName']).toBe(`${names.sweep}/${trial.id}`);
       expect(child!.tags['duel.run_dir']).toBe(trial.runDir);
       expect(child!.params['loss.options.noise']).toBe(String(trial.settings['loss.options.noise']));
       expect(child!.params['seed']).toBe('1');

@@ -51,6 +51,7 @@ export const commands: Record<string, Command> = {
       ...(values.out ? { out: values.out } : {}),
       ...(values.resume ? { resume: values.resume } : {}),
       ...(values['parent-run-id'] ? { parentRunId: values['parent-run-id'] } : {}),
+      ...(values['run-name'] ? { runName: values['run-name'] } : {}),
       tags: tags(values),
     });
     process.stderr.write(`run ${result.status.toLowerCase()}: ${result.runDir}\n`);

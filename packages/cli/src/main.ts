@@ -41,6 +41,7 @@ const options = {
   extractor: { type: 'string' },
   generator: { type: 'string' },
   'parent-run-id': { type: 'string' },
+  'run-name': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
 export type CliValues = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];

@@ -40,6 +40,8 @@ export interface TrainRequest extends ExperimentSource {
   progress?: ProgressSink;
   /** A sweep's parent run and the trial's varied settings. */
   parentRunId?: string;
+  /** The run's name in trackers (a sweep names each trial). @default the experiment's name */
+  runName?: string;
   tags?: Record<string, string>;
   /** Handle SIGINT/SIGTERM by checkpointing and ending KILLED. @default true */
   handleSignals?: boolean;
@@ -164,7 +166,7 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
   const resolvedPath = join(runDir, 'experiment.resolved.json');
   writeFileAtomic(resolvedPath, `${JSON.stringify(experiment, null, 2)}\n`);
   const runInfo = {
-    name: experiment.name,
+    name: request.runName ?? experiment.name,
     runDir,
     experiment: experiment as unknown as Record<string, unknown>,
     ...(request.parentRunId ? { parentRunId: request.parentRunId } : {}),

@@ -208,6 +208,8 @@ export async function runSweep(request: SweepRequest): Promise<{ dir: string; re
   const parent: ParentRun = await startParentRun({ trackers: parentTrackers, name, sweepDir: dir, sweep: sweep as unknown as Record<string, unknown> });
   const parentArgs = (trial: Trial) => [
     ...(parent.runId ? ['--parent-run-id', parent.runId] : []),
+    // In the trackers a trial is named after the sweep and itself, not the base experiment.
+    '--run-name', `${name}/${trial.id}`,
     ...Object.entries(parent.childTags(trial)).flatMap(([k, v]) => ['--tag', `${k}=${v}`]),
   ];
 
