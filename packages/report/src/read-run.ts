@@ -42,11 +42,14 @@ export interface RunData {
   readonly experiment?: Record<string, unknown>;
   readonly run?: RunSummary;
   readonly samples: readonly SampleFile[];
+  /** Grids of the EMA generator (`samples/ema-NNNN.png`, the ema-generator callback). */
+  readonly emaSamples: readonly SampleFile[];
   readonly memorisationPath?: string;
   readonly findings: readonly Finding[];
 }
 
-const SAMPLE_FILE = /^epoch-(\d+)\.(png|jpe?g|webp)$/i;
+/** A sample grid's file name: `<prefix>-NNNN.png`, the prefix saying which generator drew it. */
+const sampleFile = (prefix: string) => new RegExp(`^${prefix}-(\\d+)\\.(png|jpe?g|webp)$`, 'i');
 
 /**
  * Reads a run directory. `metrics.jsonl` must be there (a `UserInputError`
@@ -83,7 +86,8 @@ export async function readRun(dir: string): Promise<RunData> {
     metrics,
     experiment: asRecord(experimentValue),
     run: runValue === undefined ? undefined : toRunSummary(asRecord(runValue)!),
-    samples: await listSamples(join(dir, 'samples')),
+    samples: await listSamples(join(dir, 'samples'), 'epoch'),
+    emaSamples: await listSamples(join(dir, 'samples'), 'ema'),
     memorisationPath: (await isFile(memorisationPath)) ? memorisationPath : undefined,
     findings,
   };
@@ -140,7 +144,7 @@ function toRunSummary(raw: Record<string, unknown>): RunSummary {
   };
 }
 
-async function listSamples(dir: string): Promise<SampleFile[]> {
+async function listSamples(dir: string, prefix: string): Promise<SampleFile[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -148,8 +152,9 @@ async function listSamples(dir: string): Promise<SampleFile[]> {
     return [];
   }
   const samples: SampleFile[] = [];
+  const pattern = sampleFile(prefix);
   for (const name of names) {
-    const match = SAMPLE_FILE.exec(name);
+    const match = pattern.exec(name);
     if (match) samples.push({ epoch: Number(match[1]), path: join(dir, name) });
   }
   return samples.sort((a, b) => a.epoch - b.epoch);

@@ -25,6 +25,10 @@ export async function renderRunReport(run: RunData, options: RunReportOptions = 
     shown.map(async (sample) => ({ epoch: sample.epoch, src: imageDataUri(await readFile(sample.path), sample.path) })),
   );
   const memorisation = run.memorisationPath === undefined ? undefined : imageDataUri(await readFile(run.memorisationPath), run.memorisationPath);
+  const lastEma = run.emaSamples.at(-1);
+  const ema = lastEma === undefined ? undefined : { epoch: lastEma.epoch, src: imageDataUri(await readFile(lastEma.path), lastEma.path) };
+  const lastRaw = run.samples.find((sample) => sample.epoch === lastEma?.epoch);
+  const raw = lastRaw === undefined ? undefined : { epoch: lastRaw.epoch, src: imageDataUri(await readFile(lastRaw.path), lastRaw.path) };
 
   const loss = lossChart(run.metrics);
   const accuracy = accuracyChart(run.metrics);
@@ -44,6 +48,7 @@ ${chartCard(accuracy)}
 </div>
 </div>
 ${extras.length > 0 || throughput ? `<div class="grid two">\n${[...extras, ...(throughput ? [throughput] : [])].map(chartCard).join('\n')}\n</div>` : ''}
+${ema ? emaCards(ema, raw) : ''}
 <div class="grid two">
 ${memorisationCard(memorisation)}
 ${findingsCard(run)}
@@ -129,6 +134,16 @@ function samplesCard(shown: number, total: number): string {
 <span class="epoch" id="sample-label"></span>
 </div>${note}
 </section>`;
+}
+
+/** The EMA generator's latest grid beside the last step's generator's grid of the same epoch and latent batch. */
+function emaCards(ema: { epoch: number; src: string }, raw: { epoch: number; src: string } | undefined): string {
+  const card = (title: string, sub: string, src: string) =>
+    `<section class="card samples"><h2>${escapeHtml(title)} <span class="sub">${escapeHtml(sub)}</span></h2><figure><img src="${src}" alt="${escapeHtml(title)}"></figure></section>`;
+  return `<div class="grid two">
+${raw ? card("Last step's generator", `epoch ${raw.epoch}`, raw.src) : ''}
+${card('EMA generator', `epoch ${ema.epoch}, the same latent batch (ema-generator callback)`, ema.src)}
+</div>`;
 }
 
 function memorisationCard(src: string | undefined): string {

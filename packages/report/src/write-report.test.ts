@@ -46,6 +46,20 @@ describe('writeReport', () => {
     expect(data.charts.map((c) => c.id)).toEqual(['loss', 'accuracy', 'extra-fid', 'extra-grad_norm', 'extra-mean', 'throughput']);
   });
 
+  it("shows the EMA generator's latest grid beside the last step's grid of that epoch", async () => {
+    const run = join(dir, 'ema');
+    await writeRunDir(run, { epochs: 3 });
+    const png = await readFile(join(run, 'samples', 'epoch-0001.png'));
+    for (const epoch of [1, 3]) await writeFile(join(run, 'samples', `ema-000${epoch}.png`), png);
+    const html = await readFile(await writeReport(run), 'utf8');
+    expect(html).toContain('EMA generator <span class="sub">epoch 3,');
+    expect(html).toContain('Last step&#39;s generator <span class="sub">epoch 3');
+    // The slider keeps to the last step's grids.
+    expect(embeddedData(html).samples.map((s) => s.epoch)).toEqual([1, 2, 3]);
+    const plain = await readFile(await writeReport(join(dir, 'run')), 'utf8');
+    expect(plain).not.toContain('EMA generator');
+  });
+
   it('embeds at most maxSamples grids, first and last kept', async () => {
     const run = join(dir, 'long');
     await writeRunDir(run, { epochs: 9, optional: false });
