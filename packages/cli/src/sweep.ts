@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { mulberry32, UserInputError, writeFileAtomic, zodIssues, type Tracker } from '@duel/core';
+import { mulberry32, settingLabel, UserInputError, writeFileAtomic, zodIssues, type Tracker } from '@duel/core';
 import { startParentRun, type ParentRun } from '@duel/tracking';
 import { loadExperiment } from './assemble';
 
@@ -78,16 +78,6 @@ export async function loadSweep(file: string): Promise<{ sweep: SweepFile; baseF
     }
   }
   return { sweep, baseFile, path, trackerParts: base.resolved.parts.trackers };
-}
-
-/** A short name for a setting: a part by its type, a list by its items' names ('none' when empty). */
-export function settingLabel(value: unknown): string {
-  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(settingLabel).join('+');
-  if (value !== null && typeof value === 'object') {
-    const type = (value as { type?: unknown }).type;
-    return typeof type === 'string' ? type : JSON.stringify(value);
-  }
-  return String(value);
 }
 
 function slug(value: unknown): string {

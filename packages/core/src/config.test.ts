@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PluginCatalogue } from './catalogue';
-import { deepMerge, loadExperimentDocument, parseEnvelope, parseOverride, resolveExperiment } from './config';
+import { deepMerge, loadExperimentDocument, parseEnvelope, parseOverride, resolveExperiment, settingLabel } from './config';
 import { UserInputError } from './errors';
 import { definePlugin } from './plugin';
 
@@ -92,5 +92,15 @@ describe('resolveExperiment', () => {
       { path: 'loss.type', message: expect.stringContaining("'logits' expects a discriminator that outputs logits") },
     ]);
     expect(problems({ ...base, loss: { type: 'logits' }, model: { ...base.model, discriminator: { type: 'dd', options: { output: 'logit' } } } })).toEqual([]);
+  });
+});
+
+describe('settingLabel', () => {
+  it('names a part by its type, a list of parts by their types, and anything else as it reads', () => {
+    expect(settingLabel({ type: 'hinge', options: {} })).toBe('hinge');
+    expect(settingLabel([{ type: 'diffaugment' }, { type: 'instance-noise', options: { sigma: 0.1 } }])).toBe('diffaugment+instance-noise');
+    expect(settingLabel([])).toBe('none');
+    expect(settingLabel(0.05)).toBe('0.05');
+    expect(settingLabel({ sigma: 1 })).toBe('{"sigma":1}');
   });
 });

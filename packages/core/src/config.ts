@@ -244,3 +244,16 @@ export function resolveExperiment(experiment: Experiment, catalogue: PluginCatal
     },
   };
 }
+
+/**
+ * A short name for an experiment value, for tables and legends: a part by its
+ * type, a list by its items' names joined with '+' ('none' when empty).
+ */
+export function settingLabel(value: unknown): string {
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map(settingLabel).join('+');
+  if (value !== null && typeof value === 'object') {
+    const type = (value as { type?: unknown }).type;
+    return typeof type === 'string' ? type : JSON.stringify(value);
+  }
+  return String(value);
+}

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { UserInputError } from '@duel/core';
+import { settingLabel, UserInputError } from '@duel/core';
 import { parseCsv } from './csv';
 import { asRecord, asString, exists, readOptionalJson, readOptionalJsonl } from './files';
 import { readRun, type RunData } from './read-run';
@@ -88,7 +88,7 @@ export function variedSettings(trials: readonly TrialData[]): string[] {
 /** A trial's legend label: its id and its values of the varied settings. */
 export function trialLabel(trial: TrialData, varied: readonly string[]): string {
   const names = shortNames(varied);
-  const parts = varied.filter((path) => path in trial.settings).map((path) => `${names.get(path)}=${formatSetting(trial.settings[path])}`);
+  const parts = varied.filter((path) => path in trial.settings).map((path) => `${names.get(path)}=${settingLabel(trial.settings[path])}`);
   return parts.length === 0 ? trial.id : `${trial.id}: ${parts.join(', ')}`;
 }
 
@@ -106,9 +106,6 @@ function shortNames(paths: readonly string[]): Map<string, string> {
   return names;
 }
 
-function formatSetting(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
 
 /** `runDir` from trials.jsonl (absolute, or relative to the sweep), else `trials/<id>`. */
 async function trialRunDir(sweepDir: string, id: string, listed: string | undefined): Promise<string> {
