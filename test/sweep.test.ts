@@ -101,5 +101,11 @@ describe('ablation sweeps', () => {
     expect(md).toMatch(/\| t002-\S+ \| diffaugment\+instance-noise \| one-sided-label-smoothing \|/);
     expect(md).toMatch(/\| t001-\S+ \| none \| one-sided-label-smoothing \|/);
     expect(readFileSync(join(out, 'results.csv'), 'utf8')).toContain('"[{""type"":""diffaugment""}');
+    // The sweep report names them the same way, with the whole JSON as the cell's tooltip.
+    const report = await duel(['report', out]);
+    expect(report.code, report.stderr).toBe(0);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/<td title="\[\{&quot;type&quot;:&quot;diffaugment&quot;[^"]*">diffaugment\+instance-noise<\/td>/);
+    expect(html).toContain('t002-diffaugment+instance-noise-one-sided-label-smoothing-s1: augment=diffaugment+instance-noise');
   }, 300_000);
 });

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { settingLabel } from '@duel/core';
 import { extraMetricGroups, metricLabel, paletteColor, seriesPoints, type ChartSpec } from './chart-spec';
 import { formatNumber, formatTime } from './format';
 import { escapeHtml, imageDataUri } from './html';
@@ -100,6 +101,9 @@ function resultsCard(sweep: SweepData, trials: readonly ColoredTrial[]): string 
         if (numeric[column] && cell !== '') {
           return `<td class="num" data-sort="${escapeHtml(cell)}" title="${escapeHtml(cell)}">${escapeHtml(formatNumber(Number(cell)))}</td>`;
         }
+        // A structured setting (a part, a list of parts) reads by its label; the JSON is in the tooltip.
+        const structured = structuredSetting(cell);
+        if (structured !== undefined) return `<td title="${escapeHtml(cell)}">${escapeHtml(settingLabel(structured))}</td>`;
         return `<td>${escapeHtml(cell)}</td>`;
       });
       return `<tr>${cells.join('')}</tr>`;
@@ -145,4 +149,14 @@ function galleryCard(items: readonly (ColoredTrial & { epoch: number; src: strin
   return `<div class="grid"><section class="card"><h2>Last samples <span class="sub">final grid of each trial</span></h2><div class="gallery">
 ${figures}
 </div></section></div>`;
+}
+
+/** The value of a results.csv cell that holds JSON (a part or a list), else undefined. */
+function structuredSetting(cell: string): unknown {
+  if (!/^[[{]/.test(cell)) return undefined;
+  try {
+    return JSON.parse(cell) as unknown;
+  } catch {
+    return undefined;
+  }
 }
