@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Network, Optimizer, SavedState, Stateful } from './contracts';
+import type { Network, Optimizer, Stateful } from './contracts';
 import { UserInputError } from './errors';
 import { writeDirAtomic, writeFileAtomic } from './files';
 
@@ -165,6 +165,14 @@ export function loadLatestCheckpoint(runDir: string): LoadedCheckpoint {
  * state for (added to the experiment after it was written), which the caller reports.
  */
 export function applyCheckpoint(checkpoint: LoadedCheckpoint, parts: CheckpointParts, reason: 'resume' | 'rollback' = 'resume'): string[] {
+  // The tensors stored under `<prefix>/`, keyed by the rest of their name; the caller disposes them.
+  const tensorsUnder = (prefix: string) => {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [name, entry] of checkpoint.tensors) {
+      if (name.startsWith(`${prefix}/`)) tensors[name.slice(prefix.length + 1)] = tf.tensor(entry.values, entry.shape, entry.dtype);
+    }
+    return tensors;
+  };
   const take = (name: string, shape: readonly number[]) => {
     const entry = checkpoint.tensors.get(name);
     if (!entry) throw new UserInputError(`${checkpoint.dir}: the checkpoint has no tensor '${name}' (was it written by another experiment?)`);
@@ -191,28 +199,20 @@ export function applyCheckpoint(checkpoint: LoadedCheckpoint, parts: CheckpointP
     ['optimizer.generator', parts.generatorOptimizer, parts.generator.trainableWeights, checkpoint.manifest.optimizers.generator],
     ['optimizer.discriminator', parts.discriminatorOptimizer, parts.discriminator.trainableWeights, checkpoint.manifest.optimizers.discriminator],
   ] as const) {
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const [name, entry] of checkpoint.tensors) {
-      if (name.startsWith(`${prefix}/`)) tensors[name.slice(prefix.length + 1)] = tf.tensor(entry.values, entry.shape, entry.dtype);
-    }
+    const tensors = tensorsUnder(prefix);
     optimizer.setState({ iterations, tensors }, variables.map((w) => w.read() as tf.Variable));
     tf.dispose(Object.values(tensors));
   }
   const missing: string[] = [];
+  const states = checkpoint.manifest.states ?? {};
   for (const [name, part] of Object.entries(parts.states ?? {})) {
-    const states = checkpoint.manifest.states ?? {};
     if (!(name in states)) {
       missing.push(name);
       continue;
     }
-    const prefix = `state.${name}/`;
-    const tensors: Record<string, tf.Tensor> = {};
-    for (const [key, entry] of checkpoint.tensors) {
-      if (key.startsWith(prefix)) tensors[key.slice(prefix.length)] = tf.tensor(entry.values, entry.shape, entry.dtype);
-    }
-    const state: SavedState = { tensors, data: states[name] };
+    const tensors = tensorsUnder(`state.${name}`);
     try {
-      part.restoreState(state, reason);
+      part.restoreState({ tensors, data: states[name] }, reason);
     } finally {
       tf.dispose(Object.values(tensors));
     }

@@ -166,13 +166,13 @@ export function resolveExperiment(experiment: Experiment, catalogue: PluginCatal
     return found;
   };
   // Parts inside a part's options (an extractor, a remedy loss, an extractor's data), to any depth.
-  const nestedLosses: { plugin: AnyPlugin; path: string; type: string }[] = [];
+  const nestedLosses: { plugin: AnyPlugin; path: string }[] = [];
   const checkNested = (found: { plugin: AnyPlugin; options: unknown }, path: string): void => {
     for (const inner of found.plugin.nested?.(found.options) ?? []) {
       const innerPath = `${path}.options.${inner.path}`;
       const resolved = catalogue.resolve(inner.kind, inner.part, innerPath, issues);
       if (!resolved) continue;
-      if (inner.kind === 'loss') nestedLosses.push({ plugin: resolved.plugin, path: innerPath, type: inner.part.type });
+      if (inner.kind === 'loss') nestedLosses.push({ plugin: resolved.plugin, path: innerPath });
       checkNested(resolved, innerPath);
     }
   };
@@ -197,12 +197,12 @@ export function resolveExperiment(experiment: Experiment, catalogue: PluginCatal
   }
   const output = discriminator?.plugin.outputOf?.(discriminator.options);
   // Every loss the run may use (a remedy's too) must read the discriminator's output as it is.
-  for (const candidate of [...(loss ? [{ plugin: loss.plugin, path: 'loss', type: experiment.loss.type }] : []), ...nestedLosses]) {
+  for (const candidate of [...(loss ? [{ plugin: loss.plugin, path: 'loss' }] : []), ...nestedLosses]) {
     const expects = candidate.plugin.expects;
     if (!output || !expects || output === expects) continue;
     issues.push({
       path: `${candidate.path}.type`,
-      message: `'${candidate.type}' expects a discriminator that outputs ${expects === 'logit' ? 'logits' : 'probabilities'}, but model.discriminator outputs ${output === 'logit' ? 'logits' : 'probabilities'} (set model.discriminator.options.output: ${expects})`,
+      message: `'${candidate.plugin.name}' expects a discriminator that outputs ${expects === 'logit' ? 'logits' : 'probabilities'}, but model.discriminator outputs ${output === 'logit' ? 'logits' : 'probabilities'} (set model.discriminator.options.output: ${expects})`,
     });
   }
   if (issues.length > 0) throw new UserInputError(`${label}: the experiment is not valid:`, issues);

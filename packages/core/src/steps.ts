@@ -36,6 +36,20 @@ function shown(nets: StepNetworks, images: tf.Tensor4D): tf.Tensor4D {
   return nets.augment ? nets.augment(images) : images;
 }
 
+/**
+ * D's half of a step, inside a tape: the real and the fake batch as D is
+ * shown them, D's scores of each, and d_loss (whose penalties see the shown batches).
+ */
+function discriminatorHalf(nets: StepNetworks, real: tf.Tensor4D, fake: tf.Tensor4D, uniform: StepDraws['uniform']): { dLoss: tf.Scalar; pReal: tf.Tensor; pFake: tf.Tensor } {
+  const realShown = shown(nets, real);
+  const fakeShown = shown(nets, fake);
+  const pReal = run(nets.discriminator, realShown);
+  const pFake = run(nets.discriminator, fakeShown);
+  const discriminate = (images: tf.Tensor4D) => run(nets.discriminator, images);
+  const dLoss = nets.loss.discriminatorLoss({ real: pReal, fake: pFake, realImages: realShown, fakeImages: fakeShown, discriminate, uniform });
+  return { dLoss, pReal, pFake };
+}
+
 export interface SimultaneousResult {
   dLoss: tf.Scalar;
   gLoss: tf.Scalar;
@@ -57,14 +71,8 @@ export function simultaneousGradients(nets: StepNetworks, real: tf.Tensor4D, dra
   const gVars = trainableVariables(nets.generator);
   const { outputs, grads } = gradientsFromOneForward(
     () => {
-      const realShown = shown(nets, real);
-      const fakeShown = shown(nets, run(nets.generator, draws.z) as tf.Tensor4D);
-      const pReal = run(nets.discriminator, realShown);
-      const pFake = run(nets.discriminator, fakeShown);
-      const discriminate = (images: tf.Tensor4D) => run(nets.discriminator, images);
-      const dLoss = nets.loss.discriminatorLoss({ real: pReal, fake: pFake, realImages: realShown, fakeImages: fakeShown, discriminate, uniform: draws.uniform });
-      const gLoss = nets.loss.generatorLoss(pFake);
-      return { dLoss, gLoss, pReal, pFake };
+      const d = discriminatorHalf(nets, real, run(nets.generator, draws.z) as tf.Tensor4D, draws.uniform);
+      return { ...d, gLoss: nets.loss.generatorLoss(d.pFake) };
     },
     (out) => [
       { loss: out.dLoss, variables: dVars },
@@ -85,15 +93,7 @@ export interface DiscriminatorResult {
 export function discriminatorGradients(nets: StepNetworks, real: tf.Tensor4D, fake: tf.Tensor4D, draws: Pick<StepDraws, 'uniform'>): DiscriminatorResult {
   const dVars = trainableVariables(nets.discriminator);
   const { outputs, grads } = gradientsFromOneForward(
-    () => {
-      const realShown = shown(nets, real);
-      const fakeShown = shown(nets, fake);
-      const pReal = run(nets.discriminator, realShown);
-      const pFake = run(nets.discriminator, fakeShown);
-      const discriminate = (images: tf.Tensor4D) => run(nets.discriminator, images);
-      const dLoss = nets.loss.discriminatorLoss({ real: pReal, fake: pFake, realImages: realShown, fakeImages: fakeShown, discriminate, uniform: draws.uniform });
-      return { dLoss, pReal, pFake };
-    },
+    () => discriminatorHalf(nets, real, fake, draws.uniform),
     (out) => [{ loss: out.dLoss, variables: dVars }],
   );
   return { ...outputs, dGrads: grads[0]! };

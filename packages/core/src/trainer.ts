@@ -343,10 +343,13 @@ export class AdversarialTrainer {
     return kept;
   }
 
-  private async checkpoint(position: TrainingPosition): Promise<void> {
+  /** A rolling checkpoint of `position` (the newest `keepCheckpoints` are kept), or a labelled snapshot. */
+  private checkpoint(position: TrainingPosition, label?: string): Promise<string> {
     const { parts } = this;
-    await saveCheckpoint(parts.runDir, this.checkpointParts, position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, position.epoch), parts.keepCheckpoints ?? 2);
+    const keep = label === undefined ? (parts.keepCheckpoints ?? 2) : 0;
+    return saveCheckpoint(parts.runDir, this.checkpointParts, position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, position.epoch), keep, label);
   }
+
 
   /**
    * Goes back to a snapshot: its weights, optimizer state and position; the
@@ -396,7 +399,7 @@ export class AdversarialTrainer {
       },
       saveSnapshot(label: string) {
         if (!/^[a-z][a-z0-9-]*$/.test(label)) throw new Error(`snapshot label '${label}': use lower-case letters, digits and dashes`);
-        return saveCheckpoint(parts.runDir, trainer.checkpointParts, trainer.position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, trainer.position.epoch), 0, label);
+        return trainer.checkpoint(trainer.position, label);
       },
       rollback(request: RollbackRequest) {
         trainer.rollbackRequest ??= request;
