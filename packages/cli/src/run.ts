@@ -73,16 +73,18 @@ export async function loadDataset(part: { plugin: ResolvedPart['plugin']; option
   return source.load();
 }
 
+/** A part built after the experiment was checked (a callback's extractor, a remedy's loss): looked up and validated, or bad input. */
+function resolvePart(catalogue: PluginCatalogue, kind: PluginKind, part: Part, path: string): { plugin: ResolvedPart['plugin']; options: unknown } {
+  const issues: { path: string; message: string }[] = [];
+  const found = catalogue.resolve(kind, { type: part.type, options: part.options ?? {} }, path, issues);
+  if (!found) throw new UserInputError(`invalid ${kind}`, issues);
+  return found;
+}
+
 /** Builds an extractor plugin from a part (evaluation callback, `duel evaluate`). */
 export async function createExtractor<T>(catalogue: PluginCatalogue, part: Part, context: { dataset?: ImageDataset; baseDir: string; log: (line: string) => void }): Promise<T> {
-  const resolvePart = (kind: PluginKind, p: Part, path: string) => {
-    const issues: { path: string; message: string }[] = [];
-    const found = catalogue.resolve(kind, { type: p.type, options: p.options ?? {} }, path, issues);
-    if (!found) throw new UserInputError(`invalid ${kind === 'data' ? 'extractor data' : 'feature extractor'}`, issues);
-    return found;
-  };
-  const found = resolvePart('extractor', part, 'extractor');
-  const loadData = (data: Part) => loadDataset(resolvePart('data', data, 'extractor.options.data'), context.baseDir, context.log);
+  const found = resolvePart(catalogue, 'extractor', part, 'extractor');
+  const loadData = (data: Part) => loadDataset(resolvePart(catalogue, 'data', data, 'extractor.options.data'), context.baseDir, context.log);
   return (await found.plugin.create(found.options, { ...context, loadData, cacheDir: join(cacheRoot(), 'extractors') })) as T;
 }
 
@@ -154,9 +156,7 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
       for (const tracker of trackers) tracker.logArtifact(path, artifactPath);
     },
     createPart: async <T>(kind: PluginKind, part: Part, path: string) => {
-      const issues: { path: string; message: string }[] = [];
-      const found = catalogue.resolve(kind, part, path, issues);
-      if (!found) throw new UserInputError('invalid part', issues);
+      const found = resolvePart(catalogue, kind, part, path);
       return (await found.plugin.create(found.options, callbackContext)) as T;
     },
   };

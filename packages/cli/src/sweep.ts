@@ -259,9 +259,10 @@ export function writeResults(dir: string, sweep: SweepFile, records: TrialRecord
   const sorted = [...records].sort((a, b) => sign * ((a.metrics[sortBy] ?? Infinity) - (b.metrics[sortBy] ?? Infinity)));
   const header = ['trial', ...paths, 'seed', 'status', ...metrics];
   const cell = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v === undefined ? '' : settingLabel(v));
-  const rows = sorted.map((r) => [r.id, ...paths.map((p) => r.settings[p]), r.seed, r.status, ...metrics.map((m) => r.metrics[m])].map(cell));
+  const values = sorted.map((r) => [r.id, ...paths.map((p) => r.settings[p]), r.seed, r.status, ...metrics.map((m) => r.metrics[m])]);
+  const rows = values.map((row) => row.map(cell));
   // The CSV keeps structured settings whole (JSON), for whoever reads it back.
-  const csvRows = sorted.map((r) => [r.id, ...paths.map((p) => r.settings[p]), r.seed, r.status, ...metrics.map((m) => r.metrics[m])].map((v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : cell(v))));
+  const csvRows = values.map((row) => row.map((v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : cell(v))));
   const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   writeFileAtomic(join(dir, 'results.csv'), [header, ...csvRows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n');
   const md = [
