@@ -48,8 +48,8 @@ export interface RunData {
   readonly findings: readonly Finding[];
 }
 
-/** A sample grid's file name: `<prefix>-NNNN.png`, the prefix saying which generator drew it. */
-const sampleFile = (prefix: string) => new RegExp(`^${prefix}-(\\d+)\\.(png|jpe?g|webp)$`, 'i');
+/** A sample grid's file name: `<kind>-NNNN.png`, the kind saying which generator drew it (`epoch`: the trained one, `ema`: its average). */
+const SAMPLE_FILE = /^(epoch|ema)-(\d+)\.(png|jpe?g|webp)$/i;
 
 /**
  * Reads a run directory. `metrics.jsonl` must be there (a `UserInputError`
@@ -80,14 +80,15 @@ export async function readRun(dir: string): Promise<RunData> {
   const findings = ((await readOptionalJsonl(diagnosticsPath)) ?? []).map(toFinding);
 
   const memorisationPath = join(dir, 'memorisation.png');
+  const samples = await listSamples(join(dir, 'samples'));
   return {
     dir,
     metricsPath,
     metrics,
     experiment: asRecord(experimentValue),
     run: runValue === undefined ? undefined : toRunSummary(asRecord(runValue)!),
-    samples: await listSamples(join(dir, 'samples'), 'epoch'),
-    emaSamples: await listSamples(join(dir, 'samples'), 'ema'),
+    samples: samples.epoch,
+    emaSamples: samples.ema,
     memorisationPath: (await isFile(memorisationPath)) ? memorisationPath : undefined,
     findings,
   };
@@ -144,20 +145,21 @@ function toRunSummary(raw: Record<string, unknown>): RunSummary {
   };
 }
 
-async function listSamples(dir: string, prefix: string): Promise<SampleFile[]> {
+/** The sample grids of a run, each kind by epoch, from one read of the folder. */
+async function listSamples(dir: string): Promise<{ epoch: SampleFile[]; ema: SampleFile[] }> {
+  const found = { epoch: [] as SampleFile[], ema: [] as SampleFile[] };
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
-    return [];
+    return found;
   }
-  const samples: SampleFile[] = [];
-  const pattern = sampleFile(prefix);
   for (const name of names) {
-    const match = pattern.exec(name);
-    if (match) samples.push({ epoch: Number(match[1]), path: join(dir, name) });
+    const match = SAMPLE_FILE.exec(name);
+    if (match) found[match[1]!.toLowerCase() as 'epoch' | 'ema'].push({ epoch: Number(match[2]), path: join(dir, name) });
   }
-  return samples.sort((a, b) => a.epoch - b.epoch);
+  for (const list of Object.values(found)) list.sort((a, b) => a.epoch - b.epoch);
+  return found;
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { evenlySpaced, formatDuration, formatNumber, formatTime } from './format
 import { escapeHtml, imageDataUri } from './html';
 import { chartCard, chip, jsonCard, stat, statusBadge } from './parts';
 import { renderPage } from './page';
-import { runBackend, runImagesPerSecond, runName, type RunData } from './read-run';
+import { runBackend, runImagesPerSecond, runName, type RunData, type SampleFile } from './read-run';
 
 /** Options of a run report. */
 export interface RunReportOptions {
@@ -20,15 +20,14 @@ export interface RunReportOptions {
 /** The report of one run as a self-contained HTML document. */
 export async function renderRunReport(run: RunData, options: RunReportOptions = {}): Promise<string> {
   const maxSamples = options.maxSamples ?? 80;
-  const shown = evenlySpaced(run.samples, maxSamples);
-  const samples = await Promise.all(
-    shown.map(async (sample) => ({ epoch: sample.epoch, src: imageDataUri(await readFile(sample.path), sample.path) })),
-  );
+  // A grid as the page carries it: its epoch and the image inline.
+  const embed = async (sample: SampleFile) => ({ epoch: sample.epoch, src: imageDataUri(await readFile(sample.path), sample.path) });
+  const samples = await Promise.all(evenlySpaced(run.samples, maxSamples).map(embed));
   const memorisation = run.memorisationPath === undefined ? undefined : imageDataUri(await readFile(run.memorisationPath), run.memorisationPath);
   const lastEma = run.emaSamples.at(-1);
-  const ema = lastEma === undefined ? undefined : { epoch: lastEma.epoch, src: imageDataUri(await readFile(lastEma.path), lastEma.path) };
+  const ema = lastEma === undefined ? undefined : await embed(lastEma);
   const lastRaw = run.samples.find((sample) => sample.epoch === lastEma?.epoch);
-  const raw = lastRaw === undefined ? undefined : { epoch: lastRaw.epoch, src: imageDataUri(await readFile(lastRaw.path), lastRaw.path) };
+  const raw = lastRaw === undefined ? undefined : await embed(lastRaw);
 
   const loss = lossChart(run.metrics);
   const accuracy = accuracyChart(run.metrics);
