@@ -44,19 +44,23 @@ function drawBatch(options: DiffAugmentOptions, shape: readonly [number, number,
   const shiftX = Math.floor(width * options.translation + 0.5);
   const cutH = Math.floor(height * options.cutout + 0.5);
   const cutW = Math.floor(width * options.cutout + 0.5);
+  const translating = has('translation');
+  const cutting = has('cutout');
+  const integer = (low: number, high: number) => low + Math.floor(next() * (high - low + 1));
   for (let b = 0; b < batch; b++) {
-    const integer = (low: number, high: number) => low + Math.floor(next() * (high - low + 1));
-    const dy = has('translation') ? integer(-shiftY, shiftY) : 0;
-    const dx = has('translation') ? integer(-shiftX, shiftX) : 0;
+    const dy = translating ? integer(-shiftY, shiftY) : 0;
+    const dx = translating ? integer(-shiftX, shiftX) : 0;
     // The square's centre may sit anywhere, so it can be clipped by the border.
-    const cy = has('cutout') ? integer(0, height - 1 + (1 - (cutH % 2))) : 0;
-    const cx = has('cutout') ? integer(0, width - 1 + (1 - (cutW % 2))) : 0;
+    const cy = cutting ? integer(0, height - 1 + (1 - (cutH % 2))) : 0;
+    const cx = cutting ? integer(0, width - 1 + (1 - (cutW % 2))) : 0;
+    const top = cy - Math.floor(cutH / 2);
+    const left = cx - Math.floor(cutW / 2);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         const sy = y - dy;
         const sx = x - dx;
         const inside = sy >= 0 && sy < height && sx >= 0 && sx < width;
-        const cut = has('cutout') && y >= cy - Math.floor(cutH / 2) && y < cy - Math.floor(cutH / 2) + cutH && x >= cx - Math.floor(cutW / 2) && x < cx - Math.floor(cutW / 2) + cutW;
+        const cut = cutting && y >= top && y < top + cutH && x >= left && x < left + cutW;
         source[(b * height + y) * width + x] = inside && !cut ? (b * height + sy) * width + sx : -1;
       }
     }
