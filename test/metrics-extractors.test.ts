@@ -291,6 +291,18 @@ describe('evaluation callback', () => {
     // The best FID is kept as a snapshot once; an equal FID later is no improvement.
     expect(snapshots).toEqual(['best']);
     expect(JSON.parse(readFileSync(join(snapshotDir, 'best.json'), 'utf8'))).toMatchObject({ epoch: 2, metric: 'fid', value: second.fid });
+    // A resumed run remembers the best figure: the same generator again is no improvement.
+    const saved = callback.state!.saveState();
+    expect(saved.data).toEqual({ best: second.fid });
+    const resumed = await evaluationCallback.create(evaluationCallbackOptions.parse({ every: 2, samples: 200, kidSubsets: 5, kidSubsetSize: 100 }), { createExtractor: async () => classifier });
+    resumed.state!.restoreState(saved, 'resume');
+    await resumed.onEpochEnd!(view, metrics(4));
+    expect(snapshots).toEqual(['best']);
+    // ... while one that remembers a worse figure keeps this one.
+    const behind = await evaluationCallback.create(evaluationCallbackOptions.parse({ every: 2, samples: 200, kidSubsets: 5, kidSubsetSize: 100 }), { createExtractor: async () => classifier });
+    behind.state!.restoreState({ data: { best: second.fid! + 1 } }, 'resume');
+    await behind.onEpochEnd!(view, metrics(4));
+    expect(snapshots).toEqual(['best', 'best']);
     generator.dispose();
   });
 });

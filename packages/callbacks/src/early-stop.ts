@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { definePlugin, type Callback } from '@duel/core';
+import { definePlugin, type Callback, type SavedState } from '@duel/core';
 
 export const earlyStopOptions = z
   .object({
@@ -25,6 +25,16 @@ export const earlyStop = definePlugin({
     let since = 0;
     return {
       name: 'early-stop',
+      // A resumed run counts on from where it stopped, and a rollback goes back
+      // to the count of the epoch it returns to, as the history does.
+      state: {
+        saveState: (): SavedState => ({ data: { best: best ?? null, since } }),
+        restoreState(state: SavedState) {
+          const data = state.data as { best: number | null; since: number };
+          best = data.best ?? undefined;
+          since = data.since;
+        },
+      },
       onEpochEnd(view, metrics) {
         const value = metrics[options.monitor];
         if (value === undefined) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, deriveSeed, Streams, type Callback, type EpochMetrics, type ImageDataset, type TrainingView } from '@duel/core';
+import { definePlugin, deriveSeed, Streams, type Callback, type EpochMetrics, type ImageDataset, type SavedState, type TrainingView } from '@duel/core';
 import type { FeatureExtractor } from './extractor';
 import { evaluate, evaluationMetrics, extractRealFeatures, METRIC_NAMES, type ExtractedFeatures, type MetricName } from './evaluate';
 
@@ -118,6 +118,16 @@ export const evaluationCallback = definePlugin({
     };
     return {
       name: 'evaluation',
+      // The best figure so far outlives a resume: without it the first evaluation
+      // after one would replace checkpoints/best with whatever it scored. A
+      // rollback keeps it too: the snapshot it names is still on disk.
+      state: {
+        saveState: (): SavedState => ({ data: { best: best ?? null } }),
+        restoreState(state: SavedState, reason) {
+          if (reason === 'rollback') return;
+          best = (state.data as { best: number | null }).best ?? undefined;
+        },
+      },
       // Built before the first step: a missing model file or an untrainable
       // classifier is found before any training, not at the first evaluation.
       async onTrainStart(view) {
