@@ -113,7 +113,6 @@ const trainer = new AdversarialTrainer({
   networkRandom,
   runDir,
   progress,
-  checkpointEvery: 1000,
 });
 
 let history: EpochMetrics[] = [];

@@ -34,6 +34,13 @@ export const trainerSchema = z
     dropRemainder: z.boolean().default(true),
     /** Read the running losses every N steps for the progress line (a device sync). @default 20 */
     logEvery: z.number().int().positive().default(20),
+    /**
+     * Write a resume checkpoint after every N epochs; one is always written at
+     * the end, on an early stop and when interrupted. @default 1
+     */
+    checkpointEvery: z.number().int().positive().default(1),
+    /** Rolling checkpoints kept on disk (snapshots such as `best` and `healthy-*` are apart). @default 2 */
+    keepCheckpoints: z.number().int().positive().default(2),
   })
   .strict();
 export type TrainerSettings = z.output<typeof trainerSchema>;

@@ -30,10 +30,6 @@ export interface TrainerParts {
   readonly networkRandom: SeededStepRandom;
   readonly runDir: string;
   readonly progress: ProgressSink;
-  /** Checkpoint after every N epochs (and at the end, and when interrupted). @default 1 */
-  readonly checkpointEvery?: number;
-  /** How many checkpoints to keep. @default 2 */
-  readonly keepCheckpoints?: number;
 }
 
 export interface TrainOutcome {
@@ -177,8 +173,7 @@ export class AdversarialTrainer {
       const metrics = this.history[this.history.length - 1]!;
       for (const callback of parts.callbacks) await callback.onEpochEnd?.(view, metrics);
       this.recordEpoch(metrics);
-      const every = parts.checkpointEvery ?? 1;
-      if (this.position.epoch % every === 0 || this.position.epoch === settings.epochs || this.stopReason) await this.checkpoint(this.position);
+      if (this.position.epoch % settings.checkpointEvery === 0 || this.position.epoch === settings.epochs || this.stopReason) await this.checkpoint(this.position);
       if (this.stopReason) {
         parts.progress.line(`stopping after epoch ${this.position.epoch}: ${this.stopReason}`);
         break;
@@ -346,7 +341,7 @@ export class AdversarialTrainer {
   /** A rolling checkpoint of `position` (the newest `keepCheckpoints` are kept), or a labelled snapshot. */
   private checkpoint(position: TrainingPosition, label?: string): Promise<string> {
     const { parts } = this;
-    const keep = label === undefined ? (parts.keepCheckpoints ?? 2) : 0;
+    const keep = label === undefined ? parts.settings.keepCheckpoints : 0;
     return saveCheckpoint(parts.runDir, this.checkpointParts, position, parts.seed, deriveSeed(parts.seed, Streams.dataOrder, position.epoch), keep, label);
   }
 
