@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataContext } from '../packages/core/src/index';
 import { imageFolder } from '../packages/data/src/index';
 
-const LEGO = '/work/shared/datasets/lego-bricks-128';
+// Beside the checkout, where experiments/dcgan-lego.yaml looks too (CI lays shared/ there).
+const LEGO = path.resolve(__dirname, '..', '..', 'shared', 'datasets', 'lego-bricks-128');
 let cacheRoot: string;
 
 beforeAll(async () => {
