@@ -410,7 +410,9 @@ def main(argv):
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--noise", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dataset", default=os.environ.get("DUEL_LEGO", "/work/shared/datasets/lego-bricks-128"))
+    # shared/ lies beside the checkout (where experiments/dcgan-lego.yaml reads it too).
+    beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets", "lego-bricks-128")
+    parser.add_argument("--dataset", default=os.environ.get("DUEL_LEGO", os.path.normpath(beside)))
     parser.add_argument("--no-optimizers", action="store_true", help="skip the optimizer cases")
     args = parser.parse_args(argv)
 

@@ -351,11 +351,13 @@ describe('the book DCGAN against Keras (committed vectors, 32 px)', () => {
 });
 
 const python = referencePython();
-describe.skipIf(!python)("the book DCGAN against Keras at the book's size (64 px, 64 filters, regenerated)", () => {
+// The real LEGO batch the Keras script draws, from shared/ beside the checkout.
+const LEGO = join(ROOT, '..', 'shared', 'datasets', 'lego-bricks-128');
+describe.skipIf(!python || !existsSync(LEGO))("the book DCGAN against Keras at the book's size (64 px, 64 filters, regenerated)", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'duel-golden-'));
-    execFileSync(python!, [join(ROOT, 'reference/keras_golden.py'), '--out', join(dir, 'dcgan-64'), '--size', '64', '--base-filters', '64', '--batch', '4', '--no-optimizers'], {
+    execFileSync(python!, [join(ROOT, 'reference/keras_golden.py'), '--out', join(dir, 'dcgan-64'), '--size', '64', '--base-filters', '64', '--batch', '4', '--no-optimizers', '--dataset', LEGO], {
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: 170_000,
     });
