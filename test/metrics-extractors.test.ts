@@ -255,7 +255,8 @@ describe('inception-v3 extractor (loading path, with a stand-in model)', () => {
 describe('evaluation callback', () => {
   it('adds FID, KID, precision/recall and diversity on its schedule, without leaks', async () => {
     const created: string[] = [];
-    const callback = await evaluationCallback.create(evaluationCallbackOptions.parse({ every: 2, samples: 200, kidSubsets: 5, kidSubsetSize: 100 }), {
+    const options = evaluationCallbackOptions.parse({ every: 2, samples: 200, kidSubsets: 5, kidSubsetSize: 100 });
+    const callback = await evaluationCallback.create(options, {
       async createExtractor(part, extras) {
         created.push(`${part.type}:${extras.dataset.source}`);
         return classifier;
@@ -294,12 +295,12 @@ describe('evaluation callback', () => {
     // A resumed run remembers the best figure: the same generator again is no improvement.
     const saved = callback.state!.saveState();
     expect(saved.data).toEqual({ best: second.fid });
-    const resumed = await evaluationCallback.create(evaluationCallbackOptions.parse({ every: 2, samples: 200, kidSubsets: 5, kidSubsetSize: 100 }), { createExtractor: async () => classifier });
+    const resumed = await evaluationCallback.create(options, { createExtractor: async () => classifier });
     resumed.state!.restoreState(saved, 'resume');
     await resumed.onEpochEnd!(view, metrics(4));
     expect(snapshots).toEqual(['best']);
     // ... while one that remembers a worse figure keeps this one.
-    const behind = await evaluationCallback.create(evaluationCallbackOptions.parse({ every: 2, samples: 200, kidSubsets: 5, kidSubsetSize: 100 }), { createExtractor: async () => classifier });
+    const behind = await evaluationCallback.create(options, { createExtractor: async () => classifier });
     behind.state!.restoreState({ data: { best: second.fid! + 1 } }, 'resume');
     await behind.onEpochEnd!(view, metrics(4));
     expect(snapshots).toEqual(['best', 'best']);
