@@ -7,10 +7,10 @@ import { readJsonLines, tempDir, tinySet } from './support/runs';
 const experiment = join(__dirname, '..', 'experiments', 'dcgan-fashion-mnist.yaml');
 // The classifier learns from 2000 labelled images of its own, not from the run's 192.
 const extractor = '{type: domain-classifier, options: {maxImages: 2000, data: {type: fashion-mnist, options: {split: train, imageSize: 32, limit: 2000}}}}';
-const callbacks = `callbacks=[{type: evaluation, options: {every: 1, samples: 200, metrics: [fid, kid, pr], kidSubsetSize: 100, extractor: ${extractor}}}, {type: ema-generator, options: {}}]`;
+const callbacks = `callbacks=[{type: evaluation, options: {every: 1, samples: 200, metrics: [fid, kid, pr], kidSubsetSize: 100, extractor: ${extractor}}}, {type: ema-generator, options: {}}, {type: generator-snapshots, options: {every: 1}}]`;
 
 describe('evaluation during training and `duel evaluate` afterwards', () => {
-  it('the callback scores every epoch and keeps the best; evaluate gives the same figure for the same generator, and scores the EMA one apart', async () => {
+  it('the callback scores every epoch and keeps the best; evaluate gives the same figure for the same generator, also for an epoch kept by generator-snapshots, and scores the EMA one apart', async () => {
     const root = tempDir('duel-evaluate-');
     const cache = join(root, 'cache');
     const out = join(root, 'run');
@@ -41,5 +41,13 @@ describe('evaluation during training and `duel evaluate` afterwards', () => {
     expect(emaResult.extractor).toEqual(result.extractor);
     expect(emaResult.fid).not.toBe(result.fid);
     expect(existsSync(join(out, 'evaluation.json'))).toBe(true);
+
+    // An earlier epoch's generator, kept by generator-snapshots, scores what the callback logged at that epoch.
+    const early = await duel(['evaluate', out, '--metrics', 'fid', '--n', '200', '--generator', 'generators/epoch-0001'], { env });
+    expect(early.code, early.stderr).toBe(0);
+    const earlyResult = JSON.parse(readFileSync(join(out, 'evaluation-generators-epoch-0001.json'), 'utf8'));
+    expect(earlyResult.generator).toBe('generators/epoch-0001');
+    expect(earlyResult.fid).toBeCloseTo(metrics[0]!['fid']!, 6);
+    expect(earlyResult.fid).not.toBe(result.fid);
   }, 600_000);
 });

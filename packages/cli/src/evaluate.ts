@@ -51,7 +51,7 @@ export async function evaluateRun(runDir: string, options: EvaluateRunOptions) {
   generator.dispose();
   extractor.dispose?.();
   // Each saved generator has its own file, so evaluating the EMA one keeps the other's figures.
-  const file = generatorName === 'generator' ? 'evaluation.json' : `evaluation-${generatorName}.json`;
+  const file = generatorName === 'generator' ? 'evaluation.json' : `evaluation-${generatorName.replace('/', '-')}.json`;
   writeFileAtomic(join(runDir, file), `${JSON.stringify({ generator: generatorName, ...result }, null, 2)}\n`);
   tf.disposeVariables();
   return result;

@@ -15,7 +15,7 @@ Commands:
   describe [experiment]      the resolved experiment and a summary of both networks
   sample <run-dir>           draw from a trained generator
       --n N --seed S --out grid.png
-      --generator NAME       which saved generator (default generator; generator-ema)
+      --generator NAME       which saved generator (default generator; generator-ema, generators/epoch-0010)
   sweep <sweep-file>         an ablation sweep over a base experiment
       --out DIR --resume DIR --parallel N --dry-run --sort METRIC
   evaluate <run-dir>         quality metrics of a trained generator
