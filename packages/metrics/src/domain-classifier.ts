@@ -45,8 +45,11 @@ export type DomainClassifierOptions = z.output<typeof domainClassifierOptions>;
 /** Convolution widths: three stride-2 stages after a stride-1 stem. */
 const WIDTHS = [16, 32, 64, 128] as const;
 const BATCH_NORM_MOMENTUM = 0.9;
-/** Bump when the architecture or the training recipe changes: it invalidates caches. (2: half-pixel resize.) */
-const RECIPE_VERSION = 2;
+/**
+ * Bump when the architecture or the training recipe changes: it invalidates caches.
+ * (2: half-pixel resize; 3: BatchNorm statistics recomputed after training.)
+ */
+const RECIPE_VERSION = 3;
 
 /** What training reports; stored in the cached model's metadata. */
 export interface ClassifierReport {
@@ -103,8 +106,54 @@ function preparedImages(dataset: ImageDataset, indices: Int32Array, size: number
 }
 
 /**
+ * Sets every BatchNorm layer's moving mean and variance to the exact
+ * statistics of its input over `images`, first layer first, so each layer
+ * sees the ones before it as inference will. The moving averages of training
+ * trail weights that are still changing fast, and three such layers in a row
+ * compound the lag: on the LEGO renders at 64 px the classifier scored 7% on
+ * held-out images with them (chance: 7.7%) and 51% with batch statistics
+ * ("precise BN", Wu & Johnson, 2021).
+ */
+export async function recalibrateBatchNorm(model: tf.LayersModel, images: tf.Tensor4D, batchSize = 256): Promise<void> {
+  for (const layer of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
+    const probe = tf.model({ inputs: model.inputs, outputs: layer.inboundNodes[0]!.inputTensors[0]! });
+    // Chunk moments combined on the host in float64 (Chan et al.'s pairwise update).
+    let count = 0;
+    let mean: Float64Array | undefined;
+    let m2: Float64Array | undefined;
+    for (let start = 0; start < images.shape[0]; start += batchSize) {
+      const size = Math.min(batchSize, images.shape[0] - start);
+      const moments = tf.tidy(() => {
+        const activations = probe.predict(images.slice(start, size)) as tf.Tensor4D;
+        const m = tf.moments(activations, [0, 1, 2]);
+        return [m.mean, m.variance];
+      });
+      const [chunkMean, chunkVariance] = await Promise.all(moments.map((t) => t.data()));
+      tf.dispose(moments);
+      const n = size * images.shape[1] * images.shape[2];
+      mean ??= new Float64Array(chunkMean!.length);
+      m2 ??= new Float64Array(chunkMean!.length);
+      for (let c = 0; c < mean.length; c++) {
+        const delta = chunkMean![c]! - mean[c]!;
+        const total = count + n;
+        mean[c]! += (delta * n) / total;
+        m2[c]! += chunkVariance![c]! * n + (delta * delta * count * n) / total;
+      }
+      count += n;
+    }
+    const variance = Float32Array.from(m2!, (v) => v / count);
+    const byName = (suffix: string) => layer.weights.find((w) => w.originalName.endsWith(suffix))!;
+    tf.tidy(() => {
+      byName('moving_mean').write(tf.tensor1d(Float32Array.from(mean!)));
+      byName('moving_variance').write(tf.tensor1d(variance));
+    });
+  }
+}
+
+/**
  * Trains the classifier: seeded weights, split and batch order, Adam on
- * categorical cross-entropy; reports held-out accuracy.
+ * categorical cross-entropy, BatchNorm statistics recomputed on the
+ * training images; reports held-out accuracy.
  */
 export async function trainDomainClassifier(
   dataset: ImageDataset,
@@ -139,6 +188,7 @@ export async function trainDomainClassifier(
       }
       log(`domain-classifier: epoch ${epoch + 1}/${options.epochs} loss ${(lossSum / batches).toFixed(4)}`);
     }
+    await recalibrateBatchNorm(model, trainX);
   } finally {
     tf.dispose([trainX, trainY]);
   }
