@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, saveNetwork, type Callback, type Network, type SavedState, type Stateful, type TrainingView } from '@duel/core';
+import { definePlugin, dueAfterEpoch, saveNetwork, type Callback, type Network, type SavedState, type Stateful, type TrainingView } from '@duel/core';
 import { writeSampleGrid } from './sample-grid';
 
 export const emaGeneratorOptions = z
@@ -87,8 +87,7 @@ export class EmaGenerator implements Callback {
   }
 
   async onEpochEnd(view: TrainingView, metrics: { epoch: number }): Promise<void> {
-    const every = this.options.gridEvery;
-    if (!(every > 0 && metrics.epoch % every === 0) && metrics.epoch !== view.totalEpochs) return;
+    if (!dueAfterEpoch(metrics.epoch, this.options.gridEvery, view.totalEpochs)) return;
     const path = await withWeights(view.generator, this.average!, () => writeSampleGrid(view, metrics.epoch, { every: 1, rows: this.options.rows, cols: this.options.cols, latent: 'fixed' }, 'ema'));
     this.onArtifact?.(path, `samples/${path.split('/').pop()}`);
   }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, saveNetwork, type Callback } from '@duel/core';
+import { definePlugin, dueAfterEpoch, saveNetwork, type Callback } from '@duel/core';
 
 export const generatorSnapshotsOptions = z
   .object({
@@ -28,7 +28,7 @@ export const generatorSnapshots = definePlugin({
     return {
       name: 'generator-snapshots',
       async onEpochEnd(view, metrics) {
-        if (metrics.epoch % options.every !== 0 && metrics.epoch !== view.totalEpochs) return;
+        if (!dueAfterEpoch(metrics.epoch, options.every, view.totalEpochs)) return;
         const name = generatorSnapshotName(metrics.epoch);
         const dir = join(view.runDir, name);
         await saveNetwork(view.generator, dir);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, deriveSeed, generate, Streams, writeFileAtomic, type Callback, type TrainingView } from '@duel/core';
+import { definePlugin, deriveSeed, dueAfterEpoch, generate, Streams, writeFileAtomic, type Callback, type TrainingView } from '@duel/core';
 import { encodePng, fromTensor, makeGrid } from '@duel/data';
 
 export const sampleGridOptions = z
@@ -51,7 +51,7 @@ export const sampleGrid = definePlugin({
     return {
       name: 'sample-grid',
       async onEpochEnd(view, metrics) {
-        if (metrics.epoch % options.every !== 0 && metrics.epoch !== view.totalEpochs) return;
+        if (!dueAfterEpoch(metrics.epoch, options.every, view.totalEpochs)) return;
         const path = await writeSampleGrid(view, metrics.epoch, options);
         context?.onArtifact?.(path, `samples/${path.split('/').pop()}`);
       },

@@ -4,6 +4,7 @@ export * from './errors';
 export * from './contracts';
 export * from './experiment';
 export * from './random';
+export * from './schedule';
 export * from './tape';
 export * from './steps';
 export * from './catalogue';

@@ -7,6 +7,7 @@ import { UserInputError } from './errors';
 import type { TrainerSettings } from './experiment';
 import type { ProgressSink } from './progress';
 import { deriveSeed, permutation, SeededStepRandom, Streams } from './random';
+import { dueAfterEpoch } from './schedule';
 import { discriminatorGradients, generatorGradients, simultaneousGradients, trainableVariables, type StepNetworks } from './steps';
 
 /** Everything the trainer needs, already built. The trainer owns none of it but the loop. */
@@ -173,7 +174,7 @@ export class AdversarialTrainer {
       const metrics = this.history[this.history.length - 1]!;
       for (const callback of parts.callbacks) await callback.onEpochEnd?.(view, metrics);
       this.recordEpoch(metrics);
-      if (this.position.epoch % settings.checkpointEvery === 0 || this.position.epoch === settings.epochs || this.stopReason) await this.checkpoint(this.position);
+      if (dueAfterEpoch(this.position.epoch, settings.checkpointEvery, settings.epochs) || this.stopReason) await this.checkpoint(this.position);
       if (this.stopReason) {
         parts.progress.line(`stopping after epoch ${this.position.epoch}: ${this.stopReason}`);
         break;

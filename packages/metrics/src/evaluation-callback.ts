@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, deriveSeed, Streams, type Callback, type EpochMetrics, type ImageDataset, type SavedState, type TrainingView } from '@duel/core';
+import { definePlugin, deriveSeed, dueAfterEpoch, Streams, type Callback, type EpochMetrics, type ImageDataset, type SavedState, type TrainingView } from '@duel/core';
 import type { FeatureExtractor } from './extractor';
 import { evaluate, evaluationMetrics, extractRealFeatures, METRIC_NAMES, type ExtractedFeatures, type MetricName } from './evaluate';
 
@@ -134,7 +134,7 @@ export const evaluationCallback = definePlugin({
         extractor ??= await context.createExtractor(options.extractor, { dataset: view.dataset });
       },
       async onEpochEnd(view, metrics) {
-        if (metrics.epoch % options.every === 0 || metrics.epoch === view.totalEpochs) await run(view, metrics);
+        if (dueAfterEpoch(metrics.epoch, options.every, view.totalEpochs)) await run(view, metrics);
       },
       onTrainEnd() {
         extractor?.dispose?.();
