@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, dueAfterEpoch, saveNetwork, type Callback, type Network, type SavedState, type Stateful, type TrainingView } from '@duel/core';
+import { definePlugin, dueAfterEpoch, saveNetwork, type ArtifactContext, type Callback, type Network, type SavedState, type Stateful, type TrainingView } from '@duel/core';
 import { writeSampleGrid } from './sample-grid';
 
 export const emaGeneratorOptions = z
@@ -50,7 +50,7 @@ export class EmaGenerator implements Callback {
 
   constructor(
     private readonly options: EmaGeneratorOptions,
-    private readonly onArtifact?: (path: string, artifactPath: string) => void,
+    private readonly onArtifact?: ArtifactContext['onArtifact'],
   ) {}
 
   readonly state: Stateful = {
@@ -94,10 +94,8 @@ export class EmaGenerator implements Callback {
 
   async onTrainEnd(view: TrainingView, status: string): Promise<void> {
     if (status === 'FINISHED') {
-      const dir = join(view.runDir, 'generator-ema');
-      await withWeights(view.generator, this.average!, () => saveNetwork(view.generator, dir));
-      this.onArtifact?.(join(dir, 'model.json'), 'generator-ema/model.json');
-      this.onArtifact?.(join(dir, 'weights.bin'), 'generator-ema/weights.bin');
+      const files = await withWeights(view.generator, this.average!, () => saveNetwork(view.generator, join(view.runDir, 'generator-ema')));
+      for (const file of files) this.onArtifact?.(file, relative(view.runDir, file));
     }
     this.dispose();
   }
@@ -113,5 +111,5 @@ export const emaGenerator = definePlugin({
   name: 'ema-generator',
   description: 'an exponential moving average of the generator (samples/ema-*.png, generator-ema/)',
   options: emaGeneratorOptions,
-  create: (options, context: { onArtifact?: (path: string, artifactPath: string) => void }) => new EmaGenerator(options, context?.onArtifact),
+  create: (options, context: ArtifactContext) => new EmaGenerator(options, context?.onArtifact),
 });

@@ -1,6 +1,6 @@
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, dueAfterEpoch, saveNetwork, type Callback } from '@duel/core';
+import { definePlugin, dueAfterEpoch, saveNetwork, type ArtifactContext, type Callback } from '@duel/core';
 
 export const generatorSnapshotsOptions = z
   .object({
@@ -24,15 +24,13 @@ export const generatorSnapshots = definePlugin({
   name: 'generator-snapshots',
   description: 'keeps the generator every N epochs (generators/epoch-NNNN/), never pruned',
   options: generatorSnapshotsOptions,
-  create(options, context: { onArtifact?: (path: string, artifactPath: string) => void }): Callback {
+  create(options, context: ArtifactContext): Callback {
     return {
       name: 'generator-snapshots',
       async onEpochEnd(view, metrics) {
         if (!dueAfterEpoch(metrics.epoch, options.every, view.totalEpochs)) return;
-        const name = generatorSnapshotName(metrics.epoch);
-        const dir = join(view.runDir, name);
-        await saveNetwork(view.generator, dir);
-        for (const file of ['model.json', 'weights.bin']) context?.onArtifact?.(join(dir, file), `${name}/${file}`);
+        const files = await saveNetwork(view.generator, join(view.runDir, generatorSnapshotName(metrics.epoch)));
+        for (const file of files) context?.onArtifact?.(file, relative(view.runDir, file));
       },
     };
   },

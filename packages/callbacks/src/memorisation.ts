@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, deriveSeed, generate, Streams, writeFileAtomic, type Callback } from '@duel/core';
+import { definePlugin, deriveSeed, generate, Streams, writeFileAtomic, type ArtifactContext, type Callback } from '@duel/core';
 import { encodePng, memorisationGrid } from '@duel/data';
 
 export const memorisationOptions = z
@@ -23,7 +23,7 @@ export const memorisation = definePlugin({
   name: 'memorisation',
   description: "after training, samples beside their nearest training images (the book's memorisation check)",
   options: memorisationOptions,
-  create(options, context: { onArtifact?: (path: string, artifactPath: string) => void }): Callback {
+  create(options, context: ArtifactContext): Callback {
     return {
       name: 'memorisation',
       async onTrainEnd(view, status) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { definePlugin, deriveSeed, dueAfterEpoch, generate, Streams, writeFileAtomic, type Callback, type TrainingView } from '@duel/core';
+import { definePlugin, deriveSeed, dueAfterEpoch, generate, Streams, writeFileAtomic, type ArtifactContext, type Callback, type TrainingView } from '@duel/core';
 import { encodePng, fromTensor, makeGrid } from '@duel/data';
 
 export const sampleGridOptions = z
@@ -47,7 +47,7 @@ export const sampleGrid = definePlugin({
   name: 'sample-grid',
   description: 'a grid of generated samples per epoch (samples/epoch-NNNN.png)',
   options: sampleGridOptions,
-  create(options, context: { onArtifact?: (path: string, artifactPath: string) => void }): Callback {
+  create(options, context: ArtifactContext): Callback {
     return {
       name: 'sample-grid',
       async onEpochEnd(view, metrics) {

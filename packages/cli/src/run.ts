@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import {
   AdversarialTrainer,
   deriveSeed,
@@ -208,12 +208,8 @@ export async function train(request: TrainRequest): Promise<TrainResult> {
   try {
     outcome = await trainer.train(checkpoint);
     if (outcome.status === 'FINISHED') {
-      const generatorDir = join(runDir, 'generator');
-      await saveNetwork(generator.model, generatorDir);
-      for (const tracker of trackers) {
-        tracker.logArtifact(join(generatorDir, 'model.json'), 'generator/model.json');
-        tracker.logArtifact(join(generatorDir, 'weights.bin'), 'generator/weights.bin');
-      }
+      const files = await saveNetwork(generator.model, join(runDir, 'generator'));
+      for (const tracker of trackers) for (const file of files) tracker.logArtifact(file, relative(runDir, file));
     }
   } catch (error) {
     writeRunJson(runDir, { name: experiment.name, status: 'FAILED', backend, started, ended: new Date().toISOString(), error: String(error) });

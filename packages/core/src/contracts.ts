@@ -292,6 +292,12 @@ export interface Callback {
   readonly state?: Stateful;
 }
 
+/** What a callback that writes files is given: each file goes on to the trackers. */
+export interface ArtifactContext {
+  /** `artifactPath` is where the file lies inside the run directory (`samples/epoch-0001.png`). */
+  onArtifact?(path: string, artifactPath: string): void;
+}
+
 /** A rollback asked for by a callback (the diagnostics policy). */
 export interface RollbackRequest {
   readonly reason: string;

@@ -8,9 +8,10 @@ import { writeDirAtomic } from './files';
 /**
  * Saves a network in the tfjs layers format (`model.json` + `weights.bin`),
  * written atomically, with no backend-specific file handler, so it works on
- * every backend and loads in tfjs anywhere.
+ * every backend and loads in tfjs anywhere. Returns the paths of the files
+ * written, for a tracker to upload.
  */
-export async function saveNetwork(network: Network, dir: string): Promise<void> {
+export async function saveNetwork(network: Network, dir: string): Promise<string[]> {
   await network.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weights = artifacts.weightData ? new Uint8Array(tf.io.concatenateArrayBuffers(artifacts.weightData as ArrayBuffer | ArrayBuffer[])) : new Uint8Array();
@@ -25,6 +26,7 @@ export async function saveNetwork(network: Network, dir: string): Promise<void> 
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
     }),
   );
+  return [join(dir, 'model.json'), join(dir, 'weights.bin')];
 }
 
 /** Loads what `saveNetwork` wrote. */
